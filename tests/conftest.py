@@ -1,0 +1,40 @@
+"""Shared fixtures: the course directory and throw-away copies of it."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
+
+ROOT = Path(__file__).resolve().parents[1]
+KERNEL = "rnn-step-by-step"
+
+
+def copy_course(dest, parts=("source", "release", "submitted", "nbgrader_config.py")):
+    """Copy the parts of the course nbgrader needs into dest; return dest."""
+    for part in parts:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part)
+        else:
+            shutil.copy(src, dest / part)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def master():
+    """The master notebook."""
+    return nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
+
+
+@pytest.fixture(scope="session")
+def release_nb():
+    """The committed release notebook."""
+    return nbformat.read(ROOT / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
+
+
+def grade_id(cell):
+    """The cell's nbgrader grade_id, or ''."""
+    return cell.metadata.get("nbgrader", {}).get("grade_id", "")

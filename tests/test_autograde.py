@@ -1,0 +1,87 @@
+"""End to end: nbgrader autogrades the sample submissions; scores read from the gradebook."""
+
+import shutil
+
+import pytest
+from conftest import copy_course
+from nbgrader.api import Gradebook
+
+from rnn_solutions import course
+from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
+
+CELLS = {  # grade_id -> points
+    "test_rnn_cell_forward_structure": 2, "test_rnn_cell_forward_values": 3,
+    "test_rnn_forward_structure": 2, "test_rnn_forward_values": 3,
+    "test_rnn_cell_backward_structure": 2, "test_rnn_cell_backward_values": 4,
+    "test_rnn_backward_structure": 2, "test_rnn_backward_values": 4,
+}
+FULL = dict(CELLS)
+ZERO = dict.fromkeys(CELLS, 0)
+# the seed student: forward right; backward of the right shapes but wrong values
+SEED = {**FULL, "test_rnn_cell_backward_values": 0, "test_rnn_backward_values": 0}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A copy of the course, with the master notebook submitted too, graded by `course.grade`."""
+    root = copy_course(tmp_path_factory.mktemp("course"))
+    master_dir = root / "submitted" / "master" / ASSIGNMENT
+    master_dir.mkdir(parents=True)
+    shutil.copy(root / "source" / ASSIGNMENT / NOTEBOOK, master_dir / NOTEBOOK)
+    code, log = course.nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    assert code == 0, log
+    problems = course.grade(root)
+    return root, problems
+
+
+def cell_scores(root, student):
+    """{grade_id: score} of a student's submission, from the gradebook."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        return {grade.name: grade.score for grade in nb.grades}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student, expected", [
+    ("master", FULL), ("perfect", FULL), ("untouched", ZERO), ("seed_student", SEED)])
+def test_every_cell_scores_as_expected(graded, student, expected):
+    """Each sample submission earns exactly its expected points in every graded cell."""
+    root, _ = graded
+    assert cell_scores(root, student) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student, words", [
+    ("broken_json", "not valid JSON"), ("lost_cells", "graded cells are missing")])
+def test_broken_submission_is_reported_and_kept_out_of_the_gradebook(graded, student, words):
+    """A damaged notebook gets a clear message and no submission record in the gradebook."""
+    root, problems = graded
+    assert words in problems[student]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        graded_ids = {s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions}
+    assert student not in graded_ids
+    assert graded_ids == {"master", "perfect", "untouched", "seed_student"}
+
+
+@pytest.mark.slow
+def test_feedback_and_csv_are_written_for_every_graded_student(graded):
+    """generate_feedback writes an HTML page per graded student, export a CSV row each."""
+    root, _ = graded
+    for student in ("master", "perfect", "untouched", "seed_student"):
+        assert (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+    rows = (root / "grades.csv").read_text().splitlines()
+    scores = {row.split(",")[3]: float(row.split(",")[7]) for row in rows[1:]}
+    assert scores == {"master": 22, "perfect": 22, "untouched": 0, "seed_student": 14}
+
+
+@pytest.mark.slow
+def test_failing_autograde_leaves_no_half_record(graded, monkeypatch):
+    """A submission nbgrader itself fails on is reported and its new record removed."""
+    root, _ = graded
+    monkeypatch.setattr(course, "failed", lambda log, student: student == "untouched")
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        gb.remove_submission(ASSIGNMENT, "untouched")
+    problems = course.grade(root)
+    assert "nbgrader could not grade it" in problems["untouched"]
+    assert "untouched" not in course.scores(root)
+    assert course.scores(root)["perfect"]["rnn_backward"] == 6

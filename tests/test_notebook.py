@@ -1,0 +1,123 @@
+"""The master notebook, its release and the sample submissions agree with the reference."""
+
+import contextlib
+import io
+import re
+
+import nbformat
+import pytest
+from conftest import KERNEL, ROOT, copy_course, grade_id
+from nbclient import NotebookClient
+
+from rnn_solutions import course, rnn, samples
+from rnn_solutions.cases import EXERCISES
+from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
+
+EXAMPLES = [f"example_{name}" for name in EXERCISES]
+
+
+def reference_namespace():
+    """What an example cell sees: numpy and the reference functions."""
+    import numpy as np
+
+    return {"np": np, "softmax": rnn.softmax,
+            **{name: getattr(rnn, name) for name in EXERCISES}}
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_expected_output_is_what_the_reference_prints(master, example):
+    """Each 'Expected output' block equals what the reference prints for its example cell."""
+    cells = {grade_id(c): c for c in master.cells}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(cells[example].source, reference_namespace())
+    shown = re.search(r"```\n(.*)\n```", cells[f"{example}_expected"].source, re.S).group(1)
+    assert shown == printed.getvalue().rstrip("\n"), (
+        f"notebook shows:\n{shown}\nreference prints:\n{printed.getvalue()}")
+
+
+def test_release_is_in_sync_with_source(tmp_path):
+    """Regenerating release/ from source/ with nbgrader gives the committed files."""
+    fresh = copy_course(tmp_path, ("source", "nbgrader_config.py"))
+    code, log = course.nbgrader(fresh, "generate_assignment", ASSIGNMENT, "--force")
+    assert code == 0, log
+    made = sorted(p.relative_to(fresh) for p in (fresh / "release").rglob("*") if p.is_file())
+    kept = sorted(p.relative_to(ROOT) for p in (ROOT / "release").rglob("*") if p.is_file())
+    assert made == kept, "release/ has other files than nbgrader makes: run `make release`"
+    for path in made:
+        assert (fresh / path).read_bytes() == (ROOT / path).read_bytes(), (
+            f"{path} differs from what nbgrader makes of source/: run `make release`")
+
+
+def test_samples_are_in_sync_with_release(tmp_path):
+    """Rewriting the sample submissions from the committed release gives the committed ones."""
+    fresh = copy_course(tmp_path, ("source", "release"))
+    samples.write_samples(fresh)
+    for student in course.submissions(fresh):
+        path = f"submitted/{student}/{ASSIGNMENT}/{NOTEBOOK}"
+        assert (fresh / path).read_bytes() == (ROOT / path).read_bytes(), (
+            f"{path} is stale: run `make release`")
+
+
+def test_release_holds_no_solution_hidden_test_or_reference_import(master, release_nb):
+    """No solution line, hidden test or mention of rnn_solutions reaches the release."""
+    text = (ROOT / "release" / ASSIGNMENT / NOTEBOOK).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "rnn_solutions"):
+        assert marker not in text, f"release contains {marker!r}"
+    released = "\n".join(cell.source for cell in release_nb.cells)
+    for cell in master.cells:
+        if "### BEGIN SOLUTION" not in cell.source:
+            continue
+        inside = cell.source.split("### BEGIN SOLUTION\n")[1].split("### END SOLUTION")[0]
+        for line in filter(None, map(str.strip, inside.splitlines())):
+            assert line not in released, f"solution line of {grade_id(cell)} in release: {line}"
+
+
+def test_sample_seed_student_keeps_the_seed_code_exactly():
+    """The seed student's sample holds the seed's four answers, character for character."""
+    nb = nbformat.read(ROOT / "submitted" / "seed_student" / ASSIGNMENT / NOTEBOOK, 4)
+    answers = {grade_id(c): c.source for c in nb.cells if grade_id(c) in EXERCISES}
+    assert answers == samples.seed_answers()
+    assert "dtanh = 1 - np.square(np.tanh(" in answers["rnn_cell_backward"]
+
+
+def run_notebook(nb, cwd, prelude=None):
+    """Execute nb in the project's kernel, errors allowed; return the executed notebook."""
+    nb = nbformat.from_dict(nb)
+    if prelude:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(prelude))
+    NotebookClient(nb, kernel_name=KERNEL, timeout=120, allow_errors=True,
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return nb
+
+
+def errors(nb):
+    """(grade_id or index, ename) of every error output."""
+    return [(grade_id(c) or i, o.ename) for i, c in enumerate(nb.cells)
+            for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+def test_master_notebook_runs_without_errors(master):
+    """The master notebook, run top to bottom, raises nothing (visible and hidden checks pass)."""
+    nb = run_notebook(master, ROOT / "source" / ASSIGNMENT)
+    assert errors(nb) == []
+
+
+def test_release_fails_only_with_not_implemented_without_the_reference(release_nb):
+    """Without rnn_solutions importable, every error in the release is NotImplementedError."""
+    block = "import sys\nsys.modules['rnn_solutions'] = None  # as on a student's machine"
+    nb = run_notebook(release_nb, ROOT / "release" / ASSIGNMENT, prelude=block)
+    found = errors(nb)
+    assert {ename for _, ename in found} == {"NotImplementedError"}, found
+    for name in EXERCISES:
+        assert any(str(where).startswith(f"example_{name}") for where, _ in found), name
+
+
+def test_figures_are_local_files_that_exist(master):
+    """Every image the notebook shows is a file shipped in the assignment folder."""
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", "\n".join(c.source for c in master.cells))
+    assert len(images) >= 3
+    for image in images:
+        assert "://" not in image, f"remote image {image}"
+        for folder in ("source", "release"):
+            assert (ROOT / folder / ASSIGNMENT / image).is_file(), f"{folder}: {image} missing"
