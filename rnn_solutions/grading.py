@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from rnn_solutions import cases, rnn
+from rnn_solutions.mistakes import MISTAKES
 
 RTOL, ATOL = 1e-6, 1e-8
 
@@ -126,8 +127,11 @@ def _actual_layout(name, out, case):
         return [parts[0], parts[1], cache[0], cache[1], cache[2]]
     if name == "rnn_forward":
         h, y_pred, caches = _unpack(out, 3, "the return value (h, y_pred, caches)")
-        cell_caches, x = _unpack(caches, 2, "caches (list of caches, x)")
         T_x = case.inputs["x"].shape[2]
+        if T_x != 2 and isinstance(caches, list) and len(caches) == T_x:
+            raise _ShapeError("caches should be the tuple (list of caches, x); hint: it is the "
+                              "bare list of caches, return (caches, x)")
+        cell_caches, x = _unpack(caches, 2, "caches (list of caches, x)")
         cell_caches = _unpack(cell_caches, T_x, "caches[0], one cache per time step,")
         arrays = [h, y_pred, x]
         for t, cache in enumerate(cell_caches):
@@ -138,8 +142,12 @@ def _actual_layout(name, out, case):
         raise _ShapeError(f"should return a dict of gradients, got {type(out).__name__}")
     missing = [key for key in GRADIENT_KEYS[name] if key not in out]
     if missing:
+        hint = ""
+        if any(key in out for key in ("da_prev", "dWax", "dWaa", "dba", "da0")):
+            hint = "; hint: these are the original course's names, this notebook's are " + \
+                ", ".join(GRADIENT_KEYS[name])
         raise _ShapeError(f"the gradients dict is missing the keys {missing}; "
-                       f"it has {sorted(map(str, out))}")
+                          f"it has {sorted(map(str, out))}{hint}")
     return [out[key] for key in GRADIENT_KEYS[name]]
 
 
@@ -167,7 +175,10 @@ def _structure_problems(name, out, case):
         if not isinstance(value, np.ndarray):
             problems.append(f"{label} should be a numpy array, got {type(value).__name__}")
         elif value.shape != expected.shape:
-            problems.append(f"{label} has shape {value.shape}, expected {expected.shape}")
+            text = f"{label} has shape {value.shape}, expected {expected.shape}"
+            if value.shape == expected.shape[:1]:
+                text += "; hint: keep the second axis, e.g. np.sum(..., axis=1, keepdims=True)"
+            problems.append(text)
     return problems
 
 
@@ -186,7 +197,26 @@ def _value_problems(name, out, case, show_expected):
         if show_expected:
             text += f", expected {expected[index]:.8g}"
         problems.append(text)
+    if problems:
+        problems += [f"hint: {hint}" for hint in diagnose(name, out, case)]
     return problems
+
+
+def diagnose(name, out, case):
+    """Hints of the known mistakes whose outputs equal the student's wrong outputs."""
+    actual = [np.array(a, dtype=np.float64) for a in _actual_layout(name, out, case)]
+    expected = [e for _, e in _expected_layout(name, case)]
+    wrong = [i for i, (a, e) in enumerate(zip(actual, expected, strict=True))
+             if not np.allclose(a, e, rtol=RTOL, atol=ATOL)]
+    hints = []
+    for hint, mistake in MISTAKES[name].items():
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            theirs = _actual_layout(name, mistake(*copy.deepcopy(list(case.inputs.values()))), case)
+        if all(actual[i].shape == theirs[i].shape
+               and np.allclose(actual[i], theirs[i], rtol=RTOL, atol=ATOL) for i in wrong):
+            hints.append(hint)
+    return hints
 
 
 def _modified_inputs(pristine, inputs):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rnn_solutions import grading, rnn
+from rnn_solutions.mistakes import MISTAKES
 from rnn_solutions.samples import seed_student
 
 
@@ -258,3 +259,34 @@ def test_exception_is_reported_with_its_type():
 
     with pytest.raises(AssertionError, match="raised KeyError"):
         grading.check_structure("rnn_cell_forward", raises)
+
+
+# ---- recognised mistakes ------------------------------------------------------------------
+
+KNOWN = [(name, hint) for name, table in MISTAKES.items() for hint in table]
+
+
+@pytest.mark.parametrize("name, hint", KNOWN, ids=[h[:40] for _, h in KNOWN])
+def test_known_mistake_is_recognised_by_its_fingerprint(name, hint):
+    """Each coded mistake fails the values part and the failure carries its own hint."""
+    mistake = MISTAKES[name][hint]
+    with pytest.raises(AssertionError) as failure:
+        grading.check_values(name, mistake)
+    assert f"hint: {hint}" in str(failure.value)
+
+
+def test_at_least_twenty_mistakes_are_recognised():
+    """The grader recognises at least 20 of the listed mistakes by fingerprint."""
+    assert len(KNOWN) >= 20
+
+
+@pytest.mark.parametrize("fn, words", [
+    (cell_backward_old_key_names, "original course's names"),
+    (lambda xt, h_prev, p: seed_student.rnn_forward(xt, h_prev, p)[:2] + (
+        seed_student.rnn_forward(xt, h_prev, p)[2][0],), "bare list of caches"),
+], ids=["old keys", "bare list"])
+def test_structural_mistake_gets_a_hint(fn, words):
+    """Mistakes that break the structure are named in the structure failure."""
+    name = "rnn_cell_backward" if fn is cell_backward_old_key_names else "rnn_forward"
+    with pytest.raises(AssertionError, match=words):
+        grading.check_structure(name, fn)
