@@ -1,7 +1,7 @@
 """Seeded inputs and reference outputs for the four exercises.
 
-`example(name)` rebuilds the notebook's visible example (the legacy
-`np.random.seed(1)` draws, in the notebook's order). `make_case(name, seed, dims)`
+`example(name)` rebuilds the notebook's visible example (the legacy `np.random.seed(1)`
+draws, in the notebook's order: `student.example_inputs`). `make_case(name, seed, dims)`
 draws fresh inputs with `np.random.default_rng(seed)` at any dimensions. Both return
 a `Case`: the keyword arguments of the exercise and the reference's outputs.
 
@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnn_solutions import rnn
+from rnn_solutions import rnn, student
 
 EXERCISES = ("rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward")
 
@@ -45,36 +45,30 @@ HIDDEN_CASES = (
     (41, Dims(n_x=6, n_h=4, n_y=3, m=9, T_x=8)),
 )
 
-EXAMPLE_DIMS = Dims(n_x=3, n_h=5, n_y=2, m=10, T_x=4)
 
 
-# The notebook's examples draw the weights in two different orders.
-FORWARD_ORDER = ("Whh", "Whx", "Wyh", "bh", "by")
-BACKWARD_ORDER = ("Whx", "Whh", "Wyh", "bh", "by")
-
-
-def _parameters(draw, d, order):
-    """Draw a parameter dict, keys in `order`; `draw(*shape)` gives standard normals."""
+def _parameters(draw, d):
+    """Draw a parameter dict; `draw(*shape)` gives standard normals."""
     shapes = {"Whx": (d.n_h, d.n_x), "Whh": (d.n_h, d.n_h), "Wyh": (d.n_y, d.n_h),
               "bh": (d.n_h, 1), "by": (d.n_y, 1)}
-    return {key: draw(*shapes[key]) for key in order}
+    return {key: draw(*shape) for key, shape in shapes.items()}
 
 
-def _case(name, draw, d, order=BACKWARD_ORDER):
+def _case(name, draw, d):
     """Draw the inputs of exercise `name` and run the reference on them."""
     if name == "rnn_cell_forward":
         inputs = {"xt": draw(d.n_x, d.m), "h_prev": draw(d.n_h, d.m),
-                  "parameters": _parameters(draw, d, order)}
+                  "parameters": _parameters(draw, d)}
     elif name == "rnn_forward":
         inputs = {"x": draw(d.n_x, d.m, d.T_x), "h0": draw(d.n_h, d.m),
-                  "parameters": _parameters(draw, d, order)}
+                  "parameters": _parameters(draw, d)}
     elif name == "rnn_cell_backward":
         _, _, cache = rnn.rnn_cell_forward(draw(d.n_x, d.m), draw(d.n_h, d.m),
-                                           _parameters(draw, d, order))
+                                           _parameters(draw, d))
         inputs = {"dh_next": draw(d.n_h, d.m), "cache": cache}
     elif name == "rnn_backward":
         _, _, caches = rnn.rnn_forward(draw(d.n_x, d.m, d.T_x), draw(d.n_h, d.m),
-                                       _parameters(draw, d, order))
+                                       _parameters(draw, d))
         inputs = {"dh": draw(d.n_h, d.m, d.T_x), "caches": caches}
     else:
         raise ValueError(f"unknown exercise {name!r}; expected one of {EXERCISES}")
@@ -94,6 +88,7 @@ def hidden_cases(name):
 
 def example(name):
     """The notebook's visible example of exercise `name`, drawn as the notebook does."""
-    np.random.seed(1)
-    order = FORWARD_ORDER if name in ("rnn_cell_forward", "rnn_forward") else BACKWARD_ORDER
-    return _case(name, np.random.randn, EXAMPLE_DIMS, order)
+    if name not in EXERCISES:
+        raise ValueError(f"unknown exercise {name!r}; expected one of {EXERCISES}")
+    inputs = dict(zip(student.ARGUMENTS[name], student.example_inputs(name), strict=True))
+    return Case(name, inputs, getattr(rnn, name)(**inputs))

@@ -1,0 +1,58 @@
+"""The files the release ships for students, made from the reference by `make release`.
+
+    rnn_utils.py           -- a copy of `student.py` (self-checks, gradient check, plot)
+    self_check_data.json   -- the reference's outputs on the notebook's examples, the
+                              fingerprints of known mistakes there, and the steps the
+                              self-check replays for the sequence functions
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rnn_solutions import rnn, student
+from rnn_solutions.cases import EXERCISES
+from rnn_solutions.mistakes import MISTAKES
+
+HEADER = "# Generated from rnn_solutions/student.py by `make release`: do not edit.\n"
+
+
+def example_data(name):
+    """Expected arrays, mistake fingerprints and (for rnn_backward) replayed steps."""
+    inputs = student.example_inputs(name)
+    T_x = student.EXAMPLE_SIZES["T_x"]
+    expected = student.plain(student.arrays(name, getattr(rnn, name)(*inputs), T_x))
+    mistakes = []
+    for hint, mistake in MISTAKES[name].items():
+        with student.quiet():
+            theirs = student.plain(student.arrays(name, mistake(*copy.deepcopy(inputs)), T_x))
+        wrong = student.wrong_outputs(theirs, expected)
+        if wrong:
+            mistakes.append({"hint": hint, "outputs": {i: theirs[i].tolist() for i in wrong}})
+    data = {"expected": [e.tolist() for e in expected], "mistakes": mistakes}
+    if name == "rnn_backward":
+        data["steps"] = backward_steps(*inputs)
+    return data
+
+
+def backward_steps(dh, caches):
+    """What each cell call of a correct rnn_backward receives and returns, by time step."""
+    cell_caches, _ = caches
+    steps, carried = [None] * dh.shape[2], np.zeros(dh.shape[:2])
+    for t in reversed(range(dh.shape[2])):
+        dh_next = dh[:, :, t] + carried
+        grads = rnn.rnn_cell_backward(dh_next, cell_caches[t])
+        steps[t] = {"dh_next": dh_next.tolist(), **{k: v.tolist() for k, v in grads.items()}}
+        carried = grads["dh_prev"]
+    return steps
+
+
+def write_student_files(folder):
+    """Write rnn_utils.py and self_check_data.json into the assignment folder."""
+    folder = Path(folder)
+    source = Path(student.__file__).read_text()
+    (folder / "rnn_utils.py").write_text(HEADER + source)
+    data = {name: example_data(name) for name in EXERCISES}
+    (folder / "self_check_data.json").write_text(json.dumps(data, separators=(",", ":")) + "\n")
