@@ -1,6 +1,6 @@
 """The course's commands: make the release, grade the submissions, print the scores.
 
-    python -m rnn_solutions.course release [COURSE]  -- nbgrader generate_assignment + samples
+    python -m rnn_solutions.course release [COURSE]  -- students' files, release/, samples
     python -m rnn_solutions.course grade [COURSE]    -- autograde, feedback, CSV export, table
 
 COURSE is the nbgrader course directory (default: the current directory). `grade`
@@ -20,6 +20,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK, write_samples
+from rnn_solutions.student_files import write_student_files
 
 EXERCISES = ("rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward")
 
@@ -34,8 +35,13 @@ def nbgrader(course, *args):
 
 
 def release(course):
-    """Regenerate release/ from source/ with nbgrader, then the sample submissions."""
+    """Regenerate the students' files in source/, release/ with nbgrader, then the samples."""
+    write_student_files(Path(course) / "source" / ASSIGNMENT)
     code, log = nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    if "there are submissions associated with it" in log:
+        sys.exit("nbgrader refuses to change the cells of an assignment that the gradebook "
+                 "holds submissions of. To start a new gradebook (its grades are lost), run "
+                 "`make clean` first.")
     if code:
         sys.exit(f"nbgrader generate_assignment failed:\n{log}")
     print(f"release/{ASSIGNMENT} regenerated; samples: {', '.join(write_samples(course))}")
