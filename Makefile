@@ -1,18 +1,24 @@
 # The two commands of the README: `make demo` grades the sample submissions, `make test` tests.
 VENV := .venv
 PY := $(VENV)/bin/python
+# the students' environment: submissions run here, where rnn_solutions is not installed
+KERNEL_VENV := .venv-kernel
 KERNEL := rnn-step-by-step
+KERNEL_PACKAGES := "numpy>=1.26,<3" "matplotlib>=3.7,<4" "ipykernel>=6.29,<8"
 
 .PHONY: setup release demo test lint clean
 
 setup: $(VENV)/.installed
 
-# the project's environment, and the kernel nbgrader_config.py grades with
-$(VENV)/.installed: pyproject.toml
+# the instructor's environment, and the kernel nbgrader_config.py grades with
+$(VENV)/.installed: pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
+	python3 -m venv $(KERNEL_VENV)
+	$(KERNEL_VENV)/bin/python -m pip install --quiet $(KERNEL_PACKAGES)
+	$(KERNEL_VENV)/bin/python -m ipykernel install --prefix $(VENV) --name $(KERNEL) \
+		--display-name "Python ($(KERNEL))"
 	touch $@
 
 # release/ and submitted/ are made here only, from source/
@@ -29,4 +35,4 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf autograded/*/ feedback gradebook.db grades.csv
+	rm -rf autograded/*/ autograded/autograde.log feedback gradebook.db grades.csv

@@ -8,5 +8,28 @@ c.CourseDirectory.course_id = "rnn-step-by-step"
 # `make setup` installs this kernelspec into the project's virtual environment.
 c.ExecutePreprocessor.kernel_name = "rnn-step-by-step"
 
-# A student cell that runs longer than this is stopped (the whole notebook takes ~2 s).
-c.ExecutePreprocessor.timeout = 60
+# A cell that runs longer than this is interrupted and fails (the whole notebook takes ~3 s).
+c.ExecutePreprocessor.timeout = 30
+
+# Hidden checks are judged outside the student's kernel (rnn_solutions/judge.py):
+# JudgedExecute takes the place of nbgrader's Execute; the rest is nbgrader's default.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from rnn_solutions.judge import JudgedExecute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    JudgedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]

@@ -22,27 +22,38 @@ from rnn_solutions.mistakes import MISTAKES
 
 def check_structure(name, fn):
     """Assert that `fn` returns what exercise `name` must return, in the right shapes."""
-    for label, case in _labelled_cases(name):
-        out = _call(name, fn, case)
-        _fail_on(s.structure_problems(name, out, _expected(case), _steps(case)), name, label)
+    _check(name, fn, "structure")
 
 
 def check_values(name, fn):
     """Assert that `fn` returns the reference's values and leaves its inputs unchanged."""
-    for label, case in _labelled_cases(name):
-        args = list(case.inputs.values())
-        pristine = copy.deepcopy(args)
-        out = _call(name, fn, case)
-        expected, T_x = _expected(case), _steps(case)
-        problems = s.structure_problems(name, out, expected, T_x)
-        if not problems:
-            actual = s.plain(s.arrays(name, out, T_x))
-            problems = s.value_problems(name, actual, expected, T_x,
-                                        show_expected=label == "example")
-            if problems:
-                problems += [f"hint: {hint}" for hint in diagnose(name, actual, case)]
-        problems += s.modified_inputs(pristine, args, list(case.inputs))
-        _fail_on(problems, name, label)
+    _check(name, fn, "values")
+
+
+def _check(name, fn, part):
+    """Run fn in this process on every case; raise on the first case with problems."""
+    for label, case in labelled_cases(name):
+        args = copy.deepcopy(list(case.inputs.values()))
+        out = _call(name, fn, args)
+        _fail_on(problems(name, part, case, out, args, label), name, label)
+
+
+def problems(name, part, case, out, args_after, label):
+    """What is wrong with `out`, the output of exercise `name` on `case`, for one part.
+
+    args_after -- the arguments as they were after the call (to catch in-place changes).
+    """
+    expected, T_x = _expected(case), _steps(case)
+    found = s.structure_problems(name, out, expected, T_x)
+    if part == "structure":
+        return found
+    if not found:
+        actual = s.plain(s.arrays(name, out, T_x))
+        found = s.value_problems(name, actual, expected, T_x, show_expected=label == "example")
+        if found:
+            found += [f"hint: {hint}" for hint in diagnose(name, actual, case)]
+    pristine = list(case.inputs.values())
+    return found + s.modified_inputs(pristine, list(args_after), list(case.inputs))
 
 
 def diagnose(name, actual, case):
@@ -60,7 +71,7 @@ def diagnose(name, actual, case):
     return hints
 
 
-def _labelled_cases(name):
+def labelled_cases(name):
     """The notebook's example first, then the hidden cases."""
     yield "example", cases.example(name)
     for i, (case, (_, dims)) in enumerate(zip(cases.hidden_cases(name), cases.HIDDEN_CASES,
@@ -80,19 +91,19 @@ def _steps(case):
     return 1 if x is None else x.shape[2]
 
 
-def _fail_on(problems, name, label):
+def _fail_on(found, name, label):
     """Raise one AssertionError listing every problem found on a case."""
-    if problems:
-        lines = "\n".join(f"  - {p}" for p in dict.fromkeys(problems))
+    if found:
+        lines = "\n".join(f"  - {p}" for p in dict.fromkeys(found))
         raise AssertionError(f"{name} on the {label}:\n{lines}")
 
 
-def _call(name, fn, case):
-    """Call fn on the case's inputs, positionally, quietly, with the reference helper."""
+def _call(name, fn, args):
+    """Call fn on the arguments, quietly, with the reference helper standing in."""
     stand_in = getattr(rnn, s.HELPER.get(name, name))
     with s.helper_replaced(name, fn, stand_in), s.quiet():
         try:
-            return fn(*case.inputs.values())
+            return fn(*args)
         except NotImplementedError:
             raise AssertionError(f"{name} is not implemented yet") from None
         except Exception as exc:

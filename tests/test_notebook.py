@@ -9,7 +9,7 @@ import pytest
 from conftest import KERNEL, ROOT, copy_course, grade_id
 from nbclient import NotebookClient
 
-from rnn_solutions import course, rnn, samples
+from rnn_solutions import course, judge, rnn, samples
 from rnn_solutions.cases import EXERCISES
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
 
@@ -81,11 +81,9 @@ def test_sample_seed_student_keeps_the_seed_code_exactly():
     assert "dtanh = 1 - np.square(np.tanh(" in answers["rnn_cell_backward"]
 
 
-def run_notebook(nb, cwd, prelude=None):
+def run_notebook(nb, cwd):
     """Execute nb in the project's kernel, errors allowed; return the executed notebook."""
     nb = nbformat.from_dict(nb)
-    if prelude:
-        nb.cells.insert(0, nbformat.v4.new_code_cell(prelude))
     NotebookClient(nb, kernel_name=KERNEL, timeout=120, allow_errors=True,
                    resources={"metadata": {"path": str(cwd)}}).execute()
     return nb
@@ -98,15 +96,20 @@ def errors(nb):
 
 
 def test_master_notebook_runs_without_errors(master):
-    """The master notebook, run top to bottom, raises nothing (visible and hidden checks pass)."""
-    nb = run_notebook(master, ROOT / "source" / ASSIGNMENT)
+    """The master notebook, run as autograde runs it, raises nothing: every check passes."""
+    nb = judge.execute(nbformat.from_dict(master), ROOT / "source" / ASSIGNMENT)
     assert errors(nb) == []
 
 
-def test_release_fails_only_with_not_implemented_without_the_reference(release_nb):
-    """Without rnn_solutions importable, every error in the release is NotImplementedError."""
-    block = "import sys\nsys.modules['rnn_solutions'] = None  # as on a student's machine"
-    nb = run_notebook(release_nb, ROOT / "release" / ASSIGNMENT, prelude=block)
+def test_grading_kernel_cannot_import_the_reference(release_nb):
+    """The kernel submissions run in is the students' environment: no rnn_solutions there."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import rnn_solutions")])
+    assert errors(run_notebook(nb, ROOT / "release" / ASSIGNMENT)) == [(0, "ModuleNotFoundError")]
+
+
+def test_release_fails_only_with_not_implemented(release_nb):
+    """In the students' environment, every error of the untouched release is NotImplementedError."""
+    nb = run_notebook(release_nb, ROOT / "release" / ASSIGNMENT)
     found = errors(nb)
     assert {ename for _, ename in found} == {"NotImplementedError"}, found
     for name in EXERCISES:

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 from nbconvert import HTMLExporter
 
-from rnn_solutions import rnn
+from rnn_solutions import judge, rnn
 from rnn_solutions.mistakes import MISTAKES
 from rnn_solutions.samples import ASSIGNMENT, seed_student
 from rnn_solutions.student_files import write_student_files
@@ -180,12 +180,8 @@ def test_plot_has_log_scale_labels_and_one_line_per_scale(utils):
 
 def test_executed_master_notebook_html_shows_every_image(tmp_path):
     """The executed master notebook, as HTML, references only images that resolve."""
-    from nbclient import NotebookClient
-
     folder = ROOT / "source" / ASSIGNMENT
-    nb = nbformat.read(folder / f"{ASSIGNMENT}.ipynb", as_version=4)
-    NotebookClient(nb, kernel_name="rnn-step-by-step", timeout=120,
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    nb = judge.execute(nbformat.read(folder / f"{ASSIGNMENT}.ipynb", as_version=4), folder)
     html, _ = HTMLExporter().from_notebook_node(nb)
     sources = re.findall(r'<img[^>]*src="([^"]+)"', html)
     assert len(sources) >= 4  # three diagrams and the gradient-norm plot
