@@ -218,7 +218,7 @@ class Judge:
 
 CLIENT = r'''
 import base64 as _b64, json as _json, os as _os, socket as _socket, struct as _struct
-import sys as _sys, types as _types
+import contextlib as _contextlib, sys as _sys, types as _types, warnings as _warnings
 import numpy as _np
 
 def _send(sock, obj):
@@ -272,7 +272,8 @@ def check(grade_id, fn):
         plan = _recv(sock)
         namespace = getattr(fn, "__globals__", {})
         helper = plan["helper"]
-        own = namespace.get(helper)
+        missing = object()
+        own = namespace.get(helper, missing) if helper else missing
         for index, encoded in enumerate(plan["cases"]):
             args = _decode(encoded)
             def stand_in(*step_args, _index=index):
@@ -281,16 +282,21 @@ def check(grade_id, fn):
                 if helper == "rnn_cell_forward":
                     return out[0], out[1], (out[0], step_args[1], step_args[0], step_args[2])
                 return out
-            if helper and helper in namespace:
+            if helper:
                 namespace[helper] = stand_in
             try:
-                out = fn(*args)
+                with _warnings.catch_warnings(), _np.errstate(all="ignore"), \
+                        _contextlib.redirect_stderr(_sys.stdout):
+                    _warnings.simplefilter("ignore")
+                    out = fn(*args)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 _send(sock, {"op": "raised", "case": index, "error": error})
                 continue
             finally:
-                if helper and helper in namespace:
+                if helper and own is missing:
+                    namespace.pop(helper, None)
+                elif helper:
                     namespace[helper] = own
             _send(sock, {"op": "result", "case": index, "output": _encode(out),
                          "args_after": _encode(list(args))})
@@ -370,8 +376,8 @@ class JudgedExecute(Execute):
 
 
 def mark(cell, ename, message):
-    """Give a cell an error output (which nbgrader scores as a failure)."""
-    cell.setdefault("outputs", []).append(NotebookNode(
+    """Give a cell an error output, first, so that nbgrader scores it 0 whatever follows."""
+    cell.setdefault("outputs", []).insert(0, NotebookNode(
         output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
 
 
@@ -388,6 +394,9 @@ def apply_verdicts(nb, judge, timeout):
     for cell, grade_id in judged_cells(nb):
         verdict = judge.verdict(grade_id)
         if verdict and verdict[0]:
+            for output in cell.get("outputs", []):
+                if output.output_type == "stream":
+                    output.name = "stdout"  # a passing answer loses nothing to stderr noise
             continue
         errors = {o.get("ename") for o in cell.get("outputs", []) if o.output_type == "error"}
         if verdict:

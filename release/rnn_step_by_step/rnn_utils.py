@@ -14,6 +14,7 @@ grader (`rnn_solutions.grading`) uses the same layout and comparison code.
 import contextlib
 import copy
 import json
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,8 +36,9 @@ EXAMPLE_SIZES = {"n_x": 3, "n_h": 5, "n_y": 2, "m": 10, "T_x": 4}
 def example_inputs(name):
     """The arguments of the notebook's example of exercise `name`, drawn as the notebook does."""
     n_x, n_h, n_y, m, T_x = EXAMPLE_SIZES.values()
-    np.random.seed(1)
-    draw = np.random.randn
+    # the same numbers as np.random.seed(1) then np.random.randn, from a private
+    # generator: the global one is left alone, and patching it changes nothing here
+    draw = np.random.RandomState(1).randn
     shapes = {"Whx": (n_h, n_x), "Whh": (n_h, n_h), "Wyh": (n_y, n_h), "bh": (n_h, 1),
               "by": (n_y, 1)}
     forward = name in ("rnn_cell_forward", "rnn_forward")
@@ -190,26 +192,36 @@ def modified_inputs(pristine, inputs, names):
 
 @contextlib.contextmanager
 def quiet():
-    """No warnings and no floating-point messages while a student's function runs."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
+    """While a student's function runs: no warnings, and what it writes to stderr goes to
+    stdout (nbgrader scores a graded cell that writes to stderr 0)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"), \
+            contextlib.redirect_stderr(sys.stdout):
         warnings.simplefilter("ignore")
         yield
 
 
 @contextlib.contextmanager
 def helper_replaced(name, fn, stand_in):
-    """Let a sequence function call `stand_in` instead of the notebook's cell function."""
+    """Let a sequence function call `stand_in` instead of the notebook's cell function.
+
+    The stand-in is put in even when the notebook has no cell function (not written yet,
+    or its cell failed), so the sequence function is graded on its own.
+    """
     helper = HELPER.get(name)
     namespace = getattr(fn, "__globals__", None)
-    if helper is None or namespace is None or helper not in namespace:
+    if helper is None or not isinstance(namespace, dict):
         yield
         return
-    own = namespace[helper]
+    missing = object()
+    own = namespace.get(helper, missing)
     namespace[helper] = stand_in
     try:
         yield
     finally:
-        namespace[helper] = own
+        if own is missing:
+            namespace.pop(helper, None)
+        else:
+            namespace[helper] = own
 
 
 # ---- self-checks on the notebook's examples ---------------------------------------------

@@ -1,0 +1,126 @@
+"""A corpus of small submissions: buggy, valid, cheating and faulty answers.
+
+Each entry edits the master solutions (as a student would fill the release): `edits`
+replaces text in an answer cell (every `old` must occur), `cells` replaces a whole
+answer cell, `before` puts code at the top of an answer cell. `expect` gives the points
+of the exercises that do not earn full marks (structure 2 + values 3 or 4).
+"""
+
+from typing import NamedTuple
+
+
+class Entry(NamedTuple):
+    """One submission of the corpus."""
+
+    name: str
+    kind: str  # buggy, valid, cheat or fault
+    expect: dict
+    edits: dict = {}
+    cells: dict = {}
+    before: dict = {}
+
+
+CF, FW, CB, BW = "rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward"
+SOFTMAX_CALL = "softmax(np.dot(Wyh, h_next) + by)"
+H_NEXT = "h_next = np.tanh(np.dot(Whh, h_prev) + np.dot(Whx, xt) + bh)"
+STEP = "h_next, yt_pred, cache = rnn_cell_forward(x[:, :, t], h_next, parameters)"
+DU = "du = dh_next * (1 - h_next ** 2)"
+BACK_STEP = "gradients = rnn_cell_backward(dh[:, :, t] + dh_prevt, caches[t])"
+
+BUGGY = [
+    Entry("y_from_h_prev", "buggy", {CF: 2}, {CF: [(SOFTMAX_CALL, "softmax(np.dot(Wyh, h_prev) + by)")]}),
+    Entry("softmax_over_batch", "buggy", {CF: 2}, {CF: [(SOFTMAX_CALL, "np.exp(np.dot(Wyh, h_next) + by) / np.sum(np.exp(np.dot(Wyh, h_next) + by), axis=1, keepdims=True)")]}),
+    Entry("logits_no_softmax", "buggy", {CF: 2}, {CF: [(SOFTMAX_CALL, "np.dot(Wyh, h_next) + by")]}),
+    Entry("bias_bh_missing", "buggy", {CF: 2}, {CF: [(" + bh)", ")")]}),
+    Entry("relu_for_tanh", "buggy", {CF: 2}, {CF: [("np.tanh(", "np.maximum(0, ")]}),
+    Entry("whh_transposed", "buggy", {CF: 2}, {CF: [("np.dot(Whh, h_prev)", "np.dot(Whh.T, h_prev)")]}),
+    Entry("cache_order", "buggy", {CF: 2}, {CF: [("cache = (h_next, h_prev, xt, parameters)", "cache = (h_prev, h_next, xt, parameters)")]}),
+    Entry("h0_every_step", "buggy", {FW: 2}, {FW: [(STEP, STEP.replace("h_next, parameters)", "h0, parameters)"))]}),
+    Entry("stores_previous_state", "buggy", {FW: 2}, {FW: [(f"{STEP}\n        h[:, :, t] = h_next", f"h[:, :, t] = h_next\n        {STEP}")]}),
+    Entry("loop_off_by_one", "buggy", {FW: 0}, {FW: [("for t in range(T_x):", "for t in range(T_x - 1):")]}),
+    Entry("loop_backwards_in_time", "buggy", {FW: 2}, {FW: [("for t in range(T_x):", "for t in reversed(range(T_x)):")]}),
+    Entry("h0_updated_in_place", "buggy", {FW: 2}, {FW: [(STEP, "h_new, yt_pred, cache = rnn_cell_forward(x[:, :, t], h_next.copy(), parameters)\n        h_next[...] = h_new")]}),
+    Entry("bare_list_of_caches", "buggy", {FW: 0}, {FW: [("caches = (caches, x)", "caches = caches")]}),
+    Entry("dh_next_never_applied", "buggy", {CB: 2}, {CB: [(DU, "du = 1 - h_next ** 2")]}),
+    Entry("tanh_derivative_at_h_prev", "buggy", {CB: 2}, {CB: [(DU, "du = dh_next * (1 - h_prev ** 2)")]}),
+    Entry("tanh_applied_twice", "buggy", {CB: 2}, {CB: [(DU, "du = dh_next * (1 - np.tanh(h_next) ** 2)")]}),
+    Entry("whh_not_transposed", "buggy", {CB: 2}, {CB: [("np.dot(Whh.T, du)", "np.dot(Whh, du)")]}),
+    Entry("dwhh_transposed", "buggy", {CB: 2}, {CB: [("np.dot(du, h_prev.T)", "np.dot(h_prev, du.T)")]}),
+    Entry("dwhh_from_h_next", "buggy", {CB: 2}, {CB: [("np.dot(du, h_prev.T)", "np.dot(du, h_next.T)")]}),
+    Entry("dbh_without_keepdims", "buggy", {CB: 0}, {CB: [("np.sum(du, axis=1, keepdims=True)", "np.sum(du, axis=1)")]}),
+    Entry("dbh_averaged", "buggy", {CB: 2}, {CB: [("np.sum(du, axis=1, keepdims=True)", "np.mean(du, axis=1, keepdims=True)")]}),
+    Entry("divided_by_m", "buggy", {CB: 2}, {CB: [("dWhx = np.dot(du, xt.T)", "dWhx = np.dot(du, xt.T) / xt.shape[1]")]}),
+    Entry("elementwise_for_matmul", "buggy", {CB: 0}, {CB: [("dxt = np.dot(Whx.T, du)", "dxt = Whx.T * du")]}),
+    Entry("dh_next_scaled_in_place", "buggy", {CB: 2}, {CB: [(DU, "dh_next *= 1 - h_next ** 2\n    du = dh_next")]}),
+    Entry("original_key_names", "buggy", {CB: 0}, {CB: [('"dh_prev": dh_prev', '"da_prev": dh_prev')]}),
+    Entry("carry_never_added", "buggy", {BW: 2}, {BW: [(BACK_STEP, "gradients = rnn_cell_backward(dh[:, :, t], caches[t])")]}),
+    Entry("upstream_dropped", "buggy", {BW: 2}, {BW: [(BACK_STEP, "gradients = rnn_cell_backward(dh_prevt, caches[t])")]}),
+    Entry("backward_loop_forward_in_time", "buggy", {BW: 2}, {BW: [("for t in reversed(range(T_x)):", "for t in range(T_x):")]}),
+    Entry("parameter_gradients_overwritten", "buggy", {BW: 2}, {BW: [('dWhx += gradients["dWhx"]', 'dWhx = gradients["dWhx"]')]}),
+    Entry("dh0_from_dh", "buggy", {BW: 2}, {BW: [("dh0 = dh_prevt", "dh0 = dh[:, :, 0]")]}),
+    Entry("dx_mirrored", "buggy", {BW: 2}, {BW: [('dx[:, :, t] = gradients["dxt"]', 'dx[:, :, T_x - 1 - t] = gradients["dxt"]')]}),
+    Entry("dh_updated_in_place", "buggy", {BW: 2}, {BW: [(BACK_STEP, "dh[:, :, t] += dh_prevt\n        gradients = rnn_cell_backward(dh[:, :, t], caches[t])")]}),
+    Entry("notebook_global_inside", "buggy", {BW: 0}, {BW: [("dWhx = np.zeros((n_h, n_x))", "dWhx = np.zeros(Whx.shape)")]}),
+]
+
+VALID = [
+    Entry("matmul_operator", "valid", {}, {CF: [(H_NEXT, "h_next = np.tanh(Whh @ h_prev + Whx @ xt + bh)"), (SOFTMAX_CALL, "softmax(Wyh @ h_next + by)")]}),
+    Entry("stacked_weights", "valid", {}, {CF: [(H_NEXT, "h_next = np.tanh(np.hstack([Whh, Whx]) @ np.vstack([h_prev, xt]) + bh)")]}),
+    Entry("own_softmax", "valid", {}, {CF: [(SOFTMAX_CALL, "np.exp(Wyh @ h_next + by) / np.exp(Wyh @ h_next + by).sum(axis=0)")]}),
+    Entry("while_loop", "valid", {}, {FW: [("for t in range(T_x):", "t = -1\n    while t + 1 < T_x:\n        t += 1")]}),
+    Entry("recomputed_preactivation", "valid", {}, {CB: [(DU, 'du = dh_next * (1 - np.square(np.tanh(np.dot(Whx, xt) + np.dot(Whh, h_prev) + parameters["bh"])))')]}),
+    Entry("extra_key_and_prints", "valid", {}, {CB: [('"dbh": dbh}', '"dbh": dbh, "du": du}'), (DU, f'{DU}\n    print("debug: du has shape", du.shape)')]}),
+    Entry("warnings_and_stderr", "valid", {}, {BW: [("dh0 = dh_prevt", 'dh0 = dh_prevt\n    import sys, warnings\n    warnings.warn("checking dh0")\n    print("dh0 done", file=sys.stderr)')]}),
+    Entry("einsum_and_sum_at_end", "valid", {}, {BW: [('dWhh += gradients["dWhh"]', 'dWhh = dWhh + np.einsum("ij->ij", gradients["dWhh"])')]}),
+]
+
+_FAKE = '''def {name}(xt, h_prev, parameters):
+    """Right shapes, no real work."""
+    n_h, n_y = parameters["Whh"].shape[0], parameters["Wyh"].shape[0]
+    h_next, yt_pred = np.zeros((n_h, xt.shape[1])), np.full((n_y, xt.shape[1]), 1 / n_y)
+    return h_next, yt_pred, (h_next, h_prev, xt, parameters)'''
+
+CHEAT = [
+    Entry("patched_numpy", "cheat", {CF: 2}, cells={CF: "np.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\nnp.array_equal = lambda *a, **k: True\n" + _FAKE.format(name=CF)}),
+    Entry("zeroed_random_generators", "cheat", {CF: 2}, cells={CF: "np.random.randn = lambda *shape: np.zeros(shape)\n_rng = np.random.default_rng\nnp.random.default_rng = lambda *a, **k: type('Z', (), {'standard_normal': staticmethod(lambda shape: np.zeros(shape))})()\n" + _FAKE.format(name=CF)}),
+    Entry("patched_builtins", "cheat", {CF: 2}, cells={CF: "import builtins\nbuiltins.AssertionError = type('Quiet', (Exception,), {})\nbuiltins.print = lambda *a, **k: None\n" + _FAKE.format(name=CF)}),
+    Entry("fake_judge_and_reference_modules", "cheat", {CF: 0, FW: 0, CB: 0, BW: 0}, before={CF: "import sys, types\nsys.modules['_rnn_judge'] = types.SimpleNamespace(check=lambda *a: print('hidden checks passed'))\nsys.modules['rnn_solutions'] = types.SimpleNamespace()\n"}),
+    Entry("rebound_self_check", "cheat", {CB: 2}, edits={CB: [(DU, "du = np.zeros_like(dh_next)")]}, before={CB: "self_check = lambda *a, **k: print('the visible checks pass.')\n"}),
+    Entry("lying_array_subclass", "cheat", {CF: 2}, cells={CF: "class Close(np.ndarray):\n    def __eq__(self, other): return np.ones(np.shape(self), bool)\n    def __array_ufunc__(self, ufunc, method, *inputs, **kw): return True\n" + _FAKE.format(name=CF).replace("return h_next, yt_pred,", "return h_next.view(Close), yt_pred.view(Close),")}),
+    Entry("searches_stack_and_history", "cheat", {CB: 2}, cells={CB: '''import inspect
+def rnn_cell_backward(dh_next, cache):
+    """Looks for the answer in the callers' frames and the kernel's history."""
+    found = {}
+    for frame in inspect.stack():
+        for value in list(frame.frame.f_locals.values()):
+            if isinstance(value, dict) and "dh_prev" in value:
+                found = value
+    for entry in globals().get("Out", {}).values():
+        if isinstance(entry, dict) and "dh_prev" in entry:
+            found = entry
+    keys = ("dxt", "dh_prev", "dWhx", "dWhh", "dbh")
+    shapes = (cache[2].shape, dh_next.shape, (dh_next.shape[0], cache[2].shape[0]), (dh_next.shape[0],) * 2, (dh_next.shape[0], 1))
+    return {k: np.array(found.get(k, np.zeros(s))).reshape(s) if np.size(found.get(k, 0)) == np.prod(s) else np.zeros(s) for k, s in zip(keys, shapes)}'''}),
+    Entry("hard_coded_example", "cheat", {CF: 0}, cells={CF: '''import json
+def rnn_cell_forward(xt, h_prev, parameters):
+    """Returns the visible example's answer, read from the self-check data."""
+    expected = json.load(open("self_check_data.json"))["rnn_cell_forward"]["expected"]
+    h_next, yt_pred = np.array(expected[0]), np.array(expected[1])
+    return h_next, yt_pred, (h_next, h_prev, xt, parameters)'''}),
+    Entry("imports_the_reference", "cheat", {CB: 0}, cells={CB: "from rnn_solutions import rnn_cell_backward"}),
+    Entry("ipython_transformers_and_handlers", "cheat", {CF: 2}, cells={CF: '''ip = get_ipython()
+ip.input_transformers_post.append(lambda lines: ["try:\\n"] + ["    " + l for l in lines] + ["\\nexcept BaseException:\\n    pass\\n"])
+ip.set_custom_exc((BaseException,), lambda *a, **k: None)
+ip.showtraceback = lambda *a, **k: None
+''' + _FAKE.format(name=CF)}),
+]
+
+FAULT = [
+    Entry("loops_forever", "fault", {CB: 0}, before={CB: "import time\n"}, edits={CB: [(DU, "while True:\n        time.sleep(0.01)\n    du = 0")]}),
+    Entry("raises", "fault", {FW: 0}, edits={FW: [("caches = []", 'caches = []\n    raise ValueError("not today")')]}),
+    Entry("kills_its_process", "fault", {CF: 0}, before={CF: "import os\n"}, edits={CF: [(H_NEXT, "os._exit(3)")]}),
+    Entry("exhausts_memory", "fault", {BW: 0}, edits={BW: [("dh0 = dh_prevt", "dh0 = dh_prevt + np.ones((1 << 38,)).sum()")]}),
+    Entry("floods_the_output", "fault", {}, edits={CB: [(DU, f'{DU}\n    for i in range(20000):\n        print("step", i, "of a very chatty rnn_cell_backward")')]}),
+]
+
+CORPUS = BUGGY + VALID + CHEAT + FAULT
