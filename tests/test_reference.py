@@ -1,9 +1,13 @@
-"""The reference functions against centred finite differences and PyTorch autograd."""
+"""The reference functions against centred finite differences and PyTorch autograd.
+
+The finite differences are those of the students' gradient check (`student.py`).
+"""
 
 import numpy as np
 import pytest
 
 from rnn_solutions import cases, rnn
+from rnn_solutions.student import numerical_gradient
 
 SIZES = [
     cases.Dims(n_x=3, n_h=5, n_y=2, m=4, T_x=1),
@@ -15,20 +19,6 @@ SIZES = [
 def rel_error(a, b):
     """CS231n's relative error: max |a - b| / max(1e-8, |a| + |b|)."""
     return np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))
-
-
-def numerical_gradient(f, x, upstream, eps=1e-6):
-    """Centred differences of sum(f() * upstream) with respect to x, changed in place."""
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        old = x[index]
-        x[index] = old + eps
-        plus = np.sum(f() * upstream)
-        x[index] = old - eps
-        minus = np.sum(f() * upstream)
-        x[index] = old
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("dims", SIZES, ids=str)

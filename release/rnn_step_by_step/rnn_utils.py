@@ -355,7 +355,7 @@ def gradient_check(forward, backward, threshold=1e-6, seed=0):
     errors = {}
     print(f"gradient check of {backward.__name__} (relative error, pass below {threshold:g}):")
     for key, (wrt, variable) in zip(keys, names.items(), strict=True):
-        numeric = _numerical_gradient(lambda: forward(x, h0, p)[0], variable, upstream)
+        numeric = numerical_gradient(lambda: forward(x, h0, p)[0], variable, upstream)
         ours = np.array(grads[key], dtype=np.float64)
         if ours.shape != numeric.shape:
             print(f"  {key:8s} shape {ours.shape}, expected {numeric.shape}   FAIL")
@@ -368,7 +368,7 @@ def gradient_check(forward, backward, threshold=1e-6, seed=0):
     return errors
 
 
-def _numerical_gradient(f, x, upstream, eps=1e-6):
+def numerical_gradient(f, x, upstream, eps=1e-6):
     """Centred differences of sum(f() * upstream) with respect to x (restored after each)."""
     grad = np.zeros_like(x)
     with quiet():
