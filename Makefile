@@ -1,24 +1,26 @@
 # The two commands of the README: `make demo` grades the sample submissions, `make test` tests.
 VENV := .venv
 PY := $(VENV)/bin/python
-# the students' environment: submissions run here, where rnn_solutions is not installed
+# the students' environment: submissions run here, where rnn_solutions is not installed;
+# one BLAS thread per kernel (the matrices are tiny, and kernels graded side by side
+# would otherwise spin against each other)
 KERNEL_VENV := .venv-kernel
 KERNEL := rnn-step-by-step
 KERNEL_PACKAGES := "numpy>=1.26,<3" "matplotlib>=3.7,<4" "ipykernel>=6.29,<8"
 
-.PHONY: setup release demo test lint clean
+.PHONY: setup release demo test lint clean bench
 
 setup: $(VENV)/.installed
 
 # the instructor's environment, and the kernel nbgrader_config.py grades with
-$(VENV)/.installed: pyproject.toml Makefile
+$(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	python3 -m venv $(KERNEL_VENV)
 	$(KERNEL_VENV)/bin/python -m pip install --quiet $(KERNEL_PACKAGES)
 	$(KERNEL_VENV)/bin/python -m ipykernel install --prefix $(VENV) --name $(KERNEL) \
-		--display-name "Python ($(KERNEL))"
+		--display-name "Python ($(KERNEL))" --env OPENBLAS_NUM_THREADS 1 --frozen_modules
 	touch $@
 
 # release/ and submitted/ are made here only, from source/
@@ -27,6 +29,11 @@ release: setup
 
 demo: release
 	$(PY) -m rnn_solutions.course grade
+	$(VENV)/bin/rnn-grade report rnn_step_by_step
+
+# sequential nbgrader autograde against the class grader (a few minutes; not a test)
+bench: setup
+	cd tests && ../$(PY) bench.py
 
 test: setup
 	$(PY) -m pytest
@@ -35,4 +42,4 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf autograded/*/ autograded/autograde.log feedback gradebook.db grades.csv
+	rm -rf autograded/*/ autograded/autograde.log feedback gradebook.db grades.csv class_report.*

@@ -1,5 +1,6 @@
 """End to end: nbgrader autogrades the sample submissions; scores read from the gradebook."""
 
+import re
 import shutil
 
 import pytest
@@ -72,6 +73,18 @@ def test_feedback_and_csv_are_written_for_every_graded_student(graded):
     rows = (root / "grades.csv").read_text().splitlines()
     scores = {row.split(",")[3]: float(row.split(",")[7]) for row in rows[1:]}
     assert scores == {"master": 22, "perfect": 22, "untouched": 0, "seed_student": 14}
+
+
+@pytest.mark.slow
+def test_feedback_shows_every_image(graded):
+    """The feedback page's images (diagrams and the plot) resolve beside it or are inline."""
+    root, _ = graded
+    folder = root / "feedback" / "perfect" / ASSIGNMENT
+    html = (folder / f"{ASSIGNMENT}.html").read_text()
+    sources = re.findall(r'<img[^>]*src="([^"]+)"', html)
+    assert len(sources) >= 4
+    for src in sources:
+        assert src.startswith("data:image/") or (folder / src).is_file(), src
 
 
 @pytest.mark.slow

@@ -1,0 +1,152 @@
+"""Grade a whole class in parallel: `rnn-grade autograde ASSIGNMENT --jobs N`.
+
+`nbgrader autograde` grades one submission after another and pays for a new nbgrader
+process each time it is run. Here N worker processes each load nbgrader and the course
+configuration once, then autograde one student at a time through nbgrader's own API
+(`NbGraderAPI.autograde`), into the same gradebook, with the same preprocessors, so the
+scores are nbgrader's. Students already graded from their current submission are skipped
+(interrupt and run again to resume; `--force` regrades everyone), a submission that fails
+is reported and the others go on, and a progress line shows the ETA.
+
+    rnn-grade autograde ASSIGNMENT [--jobs N] [--force] [--course DIR]   (N: cores + 1)
+    rnn-grade report ASSIGNMENT [--course DIR]
+"""
+
+import argparse
+import concurrent.futures as futures
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from rnn_solutions import course as course_commands
+from rnn_solutions.report import write_report
+
+_api = None  # the worker's NbGraderAPI, made once per worker process
+KERNEL_START_FAILURES = ("Address already in use", "Kernel died before replying",
+                         "Kernel didn't respond")
+
+
+def _start_worker(root):
+    """Load nbgrader and the course's nbgrader_config.py once in this worker."""
+    global _api
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    # nbgrader's own SQLAlchemy usage warns on every submission; the scores are unaffected
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    os.chdir(root)
+    bin_dir = os.path.dirname(sys.executable)  # nbgrader calls alembic from PATH
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(root)
+    _api = NbGraderAPI(coursedir, config=config)
+
+
+def _grade(assignment, student, tries=2):
+    """Autograde one student in this worker; (student, success, error text).
+
+    A kernel that fails to start (two kernels can race for a port) is tried again once.
+    """
+    for _ in range(tries):
+        result = _api.autograde(assignment, student, force=True, create=True)
+        error = result.get("error") or ""
+        text = error + (result.get("log") or "")
+        if result.get("success") or not any(m in text for m in KERNEL_START_FAILURES):
+            break
+    return student, bool(result.get("success")), error
+
+
+def up_to_date(root, assignment, student, notebook):
+    """Whether the student's autograded notebook is newer than their submission."""
+    submitted = root / "submitted" / student / assignment / notebook
+    autograded = root / "autograded" / student / assignment / notebook
+    return autograded.exists() and autograded.stat().st_mtime >= submitted.stat().st_mtime
+
+
+def autograde(root, assignment, jobs=2, force=False, out=sys.stderr):
+    """Autograde every submission of the assignment with `jobs` workers; return failures."""
+    root = Path(root).resolve()
+    notebook = f"{assignment}.ipynb"
+    required = course_commands.graded_cells(root)
+    failures, todo = {}, []
+    for student in course_commands.submissions(root):
+        path = root / "submitted" / student / assignment / notebook
+        problem = course_commands.check_submission(path, required)
+        if problem:
+            failures[student] = problem
+        elif force or not up_to_date(root, assignment, student, notebook):
+            todo.append(student)
+    skipped = len(course_commands.submissions(root)) - len(todo) - len(failures)
+    print(f"{len(todo)} to grade with {jobs} workers, {skipped} already graded, "
+          f"{len(failures)} unreadable", file=out)
+    progress = Progress(len(todo), out)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # workers side by side: no BLAS spinning
+    context = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                                     initargs=(root,)) as pool:
+        running = [pool.submit(_grade, assignment, student) for student in todo]
+        try:
+            for done in futures.as_completed(running):
+                student, success, error = done.result()
+                if not success:
+                    failures[student] = "nbgrader could not grade it: " + _last_line(error)
+                progress.step(student)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            print("\ninterrupted: run again to grade the rest", file=out)
+            raise
+    for student, problem in sorted(failures.items()):
+        print(f"NOT GRADED {student}: {problem}", file=out)
+    return failures
+
+
+def _last_line(text):
+    """The last non-empty line of a traceback."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"
+
+
+class Progress:
+    """A one-line progress bar with the elapsed time and the ETA."""
+
+    def __init__(self, total, out):
+        self.total, self.done, self.out, self.start = total, 0, out, time.monotonic()
+
+    def step(self, student):
+        self.done += 1
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        bar = "#" * (30 * self.done // self.total)
+        print(f"\r[{bar:<30}] {self.done}/{self.total}  {elapsed:5.0f}s elapsed, "
+              f"ETA {eta:4.0f}s  ({student})", end="", file=self.out, flush=True)
+        if self.done == self.total:
+            print(file=self.out)
+
+
+def main(argv=None):
+    """Command-line entry point of rnn-grade."""
+    parser = argparse.ArgumentParser(prog="rnn-grade", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    grade = sub.add_parser("autograde", help="autograde every submission in parallel")
+    grade.add_argument("assignment")
+    # one more worker than cores: a worker waiting on its kernel leaves a core idle
+    grade.add_argument("--jobs", type=int, default=(os.cpu_count() or 1) + 1)
+    grade.add_argument("--force", action="store_true", help="regrade graded students too")
+    grade.add_argument("--course", default=".", help="nbgrader course directory")
+    report = sub.add_parser("report", help="class report: PNG, CSV and a terminal table")
+    report.add_argument("assignment")
+    report.add_argument("--course", default=".", help="nbgrader course directory")
+    args = parser.parse_args(argv)
+    if args.command == "autograde":
+        autograde(args.course, args.assignment, args.jobs, args.force)
+    else:
+        print(write_report(args.course, args.assignment))
+
+
+if __name__ == "__main__":
+    main()

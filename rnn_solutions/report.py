@@ -1,0 +1,91 @@
+"""The class report: score histogram, per-exercise mean and pass rate, frequent mistakes.
+
+`write_report(course, assignment)` reads the gradebook and the autograded notebooks,
+writes class_report.csv (a row per student) and class_report.png, and returns a short
+text table for the terminal.
+"""
+
+import csv
+import re
+from collections import Counter
+from pathlib import Path
+
+import nbformat
+
+from rnn_solutions import course as course_commands
+from rnn_solutions.course import EXERCISES
+
+HINT = re.compile(r"^\s*- (hint: .*|the gradient passed to step \d+ .*|step \d+ should be .*)$")
+
+
+def mistakes(root, assignment):
+    """Counter of (exercise, recognised mistake): each student counted once per mistake."""
+    counts = Counter()
+    for path in sorted((Path(root) / "autograded").glob(f"*/{assignment}/{assignment}.ipynb")):
+        seen = set()
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            grade_id = meta.get("grade_id", "")
+            if not (meta.get("grade") and grade_id.startswith("test_")):
+                continue
+            for output in cell.get("outputs", []):
+                text = output.get("text", "") + "\n" + output.get("evalue", "")
+                for line in text.splitlines():
+                    found = HINT.match(line)
+                    if found:
+                        what = re.sub(r"step \d+", "step t", found.group(1))
+                        seen.add((course_commands.exercise_of(grade_id), what))
+        counts.update(seen)
+    return counts
+
+
+def write_report(root, assignment, top=8):
+    """Write class_report.csv and class_report.png in the course; return the text table."""
+    root = Path(root)
+    scores, best = course_commands.scores(root), course_commands.max_scores(root)
+    with open(root / "class_report.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *EXERCISES, "total"])
+        for student, row in sorted(scores.items()):
+            writer.writerow([student, *(row[e] for e in EXERCISES), sum(row.values())])
+    n = max(len(scores), 1)
+    means = {e: sum(r[e] for r in scores.values()) / n for e in EXERCISES}
+    passed = {e: sum(r[e] == best[e] for r in scores.values()) / n for e in EXERCISES}
+    common = mistakes(root, assignment).most_common(top)
+    _plot(root / "class_report.png", scores, best, means, passed, common)
+    lines = [f"{len(scores)} graded submissions; class_report.png and class_report.csv written",
+             f"{'exercise':18s} {'mean':>6s} {'max':>4s} {'full marks':>10s}"]
+    lines += [f"{e:18s} {means[e]:6.2f} {best[e]:4g} {passed[e]:10.0%}" for e in EXERCISES]
+    lines.append("most frequent recognised mistakes:")
+    lines += [f"{count:4d}  {exercise}: {what}" for (exercise, what), count in common]
+    return "\n".join(lines)
+
+
+def _plot(path, scores, best, means, passed, common):
+    """Histogram of totals, per-exercise bars, and the frequent mistakes as text."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 7.5), layout="constrained")
+    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[1.2, 1.2, 1])
+    ax = top.subplots()
+    totals = [sum(row.values()) for row in scores.values()]
+    ax.hist(totals, bins=range(0, int(sum(best.values())) + 2), color="#4c72b0",
+            edgecolor="white", align="left")
+    ax.set_xlabel("total points")
+    ax.set_ylabel("students")
+    ax.set_title(f"Score distribution ({len(totals)} submissions)")
+    left, right = middle.subplots(1, 2)
+    names = [e.replace("rnn_", "") for e in EXERCISES]
+    left.bar(names, [means[e] / best[e] for e in EXERCISES], color="#55a868")
+    left.set_ylim(0, 1)
+    left.set_title("mean score (fraction of the points)")
+    right.bar(names, [passed[e] for e in EXERCISES], color="#c44e52")
+    right.set_ylim(0, 1)
+    right.set_title("pass rate (full marks)")
+    text = bottom.subplots()
+    text.axis("off")
+    text.set_title("Most frequent recognised mistakes", loc="left")
+    lines = [f"{count:3d} x  {exercise}: {what[:95]}" for (exercise, what), count in common]
+    text.text(0, 1, "\n".join(lines) or "none recognised", va="top", family="monospace",
+              fontsize=9)
+    fig.savefig(path, dpi=100)

@@ -1,0 +1,99 @@
+"""The class grader gives nbgrader's scores, resumes, and survives broken submissions."""
+
+import os
+import time
+
+import nbformat
+import pytest
+from conftest import ROOT, copy_course
+from corpus import CORPUS
+from nbgrader.api import Gradebook
+from test_corpus import answers_of
+
+from rnn_solutions import classgrader, course
+from rnn_solutions.report import write_report
+from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK, fill_answers, master_answers
+
+SOME = ("dh_next_never_applied", "carry_never_added", "kills_its_process", "raises",
+        "patched_numpy", "stacked_weights")
+
+
+def make_course(root):
+    """A course with the sample submissions and a few corpus entries, release generated."""
+    copy_course(root)
+    release = nbformat.read(ROOT / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    master = master_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, 4))
+    for entry in (e for e in CORPUS if e.name in SOME):
+        folder = root / "submitted" / entry.name / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(fill_answers(release, answers_of(entry, master)), folder / NOTEBOOK)
+    code, log = course.nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    assert code == 0, log
+    return root
+
+
+def cell_grades(root):
+    """{student: {grade_id: score}} from the gradebook."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return {s.student.id: {g.name: g.score for g in
+                               gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT,
+                                                           s.student.id).grades}
+                for s in gb.find_assignment(ASSIGNMENT).submissions}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """The same course graded by `nbgrader autograde` and by the class grader."""
+    plain = make_course(tmp_path_factory.mktemp("plain"))
+    parallel = make_course(tmp_path_factory.mktemp("parallel"))
+    course.grade(plain)
+    failures = classgrader.autograde(parallel, ASSIGNMENT, jobs=2, out=open(os.devnull, "w"))
+    return plain, parallel, failures
+
+
+@pytest.mark.slow
+def test_class_grader_records_nbgraders_per_cell_scores(both):
+    """Every student gets, cell by cell, the scores sequential nbgrader autograde gives."""
+    plain, parallel, _ = both
+    ours = cell_grades(parallel)
+    assert ours == cell_grades(plain)
+    assert len(ours) == 3 + len(SOME)
+
+
+@pytest.mark.slow
+def test_broken_submissions_are_reported_and_the_rest_graded(both):
+    """Unreadable notebooks are named with their problem; nobody else is lost."""
+    _, parallel, failures = both
+    assert set(failures) == {"broken_json", "lost_cells"}
+    assert "broken_json" not in cell_grades(parallel)
+
+
+@pytest.mark.slow
+def test_second_run_resumes_without_regrading(both):
+    """A run after a complete one grades nothing; a resubmission is graded again."""
+    _, parallel, _ = both
+    assert "0 to grade" in _run(parallel)
+    submitted = parallel / "submitted" / "untouched" / ASSIGNMENT / NOTEBOOK
+    later = time.time() + 60  # resubmitted after it was graded
+    os.utime(submitted, (later, later))
+    assert "1 to grade" in _run(parallel)
+
+
+def _run(root):
+    """Run the class grader, return what it printed."""
+    log = root / "run.log"
+    with open(log, "w") as out:
+        classgrader.autograde(root, ASSIGNMENT, jobs=2, out=out)
+    return log.read_text()
+
+
+@pytest.mark.slow
+def test_report_writes_png_csv_and_names_frequent_mistakes(both):
+    """The class report has a row per student, a PNG, and the recognised mistakes."""
+    _, parallel, _ = both
+    table = write_report(parallel, ASSIGNMENT)
+    rows = (parallel / "class_report.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3 + len(SOME)
+    assert (parallel / "class_report.png").read_bytes()[:4] == b"\x89PNG"
+    assert "dh_next is never applied" in table
+    assert "rnn_cell_backward" in table and "full marks" in table
