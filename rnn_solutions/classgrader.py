@@ -8,7 +8,7 @@ scores are nbgrader's. Students already graded from their current submission are
 (interrupt and run again to resume; `--force` regrades everyone), a submission that fails
 is reported and the others go on, and a progress line shows the ETA.
 
-    rnn-grade autograde ASSIGNMENT [--jobs N] [--force] [--course DIR]   (N: cores + 1)
+    rnn-grade autograde ASSIGNMENT [--jobs N] [--force] [--course DIR] [--dask SCHEDULER]
     rnn-grade report ASSIGNMENT [--course DIR]
 """
 
@@ -47,6 +47,13 @@ def _start_worker(root):
     _api = NbGraderAPI(coursedir, config=config)
 
 
+def _grade_at(root, assignment, student):
+    """Autograde one student on a Dask worker, loading nbgrader there on first use."""
+    if _api is None or Path(_api.coursedir.root) != Path(root):
+        _start_worker(root)
+    return _grade(assignment, student)
+
+
 def _grade(assignment, student, tries=2):
     """Autograde one student in this worker; (student, success, error text).
 
@@ -68,8 +75,13 @@ def up_to_date(root, assignment, student, notebook):
     return autograded.exists() and autograded.stat().st_mtime >= submitted.stat().st_mtime
 
 
-def autograde(root, assignment, jobs=2, force=False, out=sys.stderr):
-    """Autograde every submission of the assignment with `jobs` workers; return failures."""
+def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None):
+    """Autograde every submission of the assignment with `jobs` workers; return failures.
+
+    dask -- None: worker processes on this machine; "local": a Dask LocalCluster of `jobs`
+    worker processes; any other string: the address of a running Dask scheduler, whose
+    workers see the course directory at the same path (a shared filesystem).
+    """
     root = Path(root).resolve()
     notebook = f"{assignment}.ipynb"
     required = course_commands.graded_cells(root)
@@ -86,23 +98,48 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr):
           f"{len(failures)} unreadable", file=out)
     progress = Progress(len(todo), out)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # workers side by side: no BLAS spinning
+    results = _on_dask(root, assignment, todo, jobs, dask) if dask else \
+        _on_processes(root, assignment, todo, jobs, out)
+    for student, success, error in results:
+        if not success:
+            failures[student] = "nbgrader could not grade it: " + _last_line(error)
+        progress.step(student)
+    for student, problem in sorted(failures.items()):
+        print(f"NOT GRADED {student}: {problem}", file=out)
+    return failures
+
+
+def _on_processes(root, assignment, todo, jobs, out):
+    """Grade on local worker processes; yield (student, success, error) as they finish."""
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                      initargs=(root,)) as pool:
         running = [pool.submit(_grade, assignment, student) for student in todo]
         try:
             for done in futures.as_completed(running):
-                student, success, error = done.result()
-                if not success:
-                    failures[student] = "nbgrader could not grade it: " + _last_line(error)
-                progress.step(student)
+                yield done.result()
         except KeyboardInterrupt:
             pool.shutdown(wait=False, cancel_futures=True)
             print("\ninterrupted: run again to grade the rest", file=out)
             raise
-    for student, problem in sorted(failures.items()):
-        print(f"NOT GRADED {student}: {problem}", file=out)
-    return failures
+
+
+def _on_dask(root, assignment, todo, jobs, address):
+    """Grade on Dask workers; yield (student, success, error) as they finish."""
+    from distributed import Client, LocalCluster, as_completed
+
+    if address == "local":
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    else:
+        cluster = address
+    with Client(cluster) as client:
+        running = [client.submit(_grade_at, str(root), assignment, student, pure=False)
+                   for student in todo]
+        for done in as_completed(running):
+            yield done.result()
+    if address == "local":
+        cluster.close()
 
 
 def _last_line(text):
@@ -138,12 +175,14 @@ def main(argv=None):
     grade.add_argument("--jobs", type=int, default=(os.cpu_count() or 1) + 1)
     grade.add_argument("--force", action="store_true", help="regrade graded students too")
     grade.add_argument("--course", default=".", help="nbgrader course directory")
+    grade.add_argument("--dask", metavar="SCHEDULER", help='run on Dask: "local" for a '
+                       "LocalCluster of --jobs workers, or a scheduler's address")
     report = sub.add_parser("report", help="class report: PNG, CSV and a terminal table")
     report.add_argument("assignment")
     report.add_argument("--course", default=".", help="nbgrader course directory")
     args = parser.parse_args(argv)
     if args.command == "autograde":
-        autograde(args.course, args.assignment, args.jobs, args.force)
+        autograde(args.course, args.assignment, args.jobs, args.force, dask=args.dask)
     else:
         print(write_report(args.course, args.assignment))
 

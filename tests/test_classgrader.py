@@ -61,6 +61,17 @@ def test_class_grader_records_nbgraders_per_cell_scores(both):
 
 
 @pytest.mark.slow
+def test_dask_local_cluster_records_the_same_scores(both, tmp_path):
+    """On a Dask LocalCluster of two worker processes, every cell scores as with nbgrader."""
+    plain, _, _ = both
+    root = make_course(tmp_path)
+    failures = classgrader.autograde(root, ASSIGNMENT, jobs=2, dask="local",
+                                     out=open(os.devnull, "w"))
+    assert set(failures) == {"broken_json", "lost_cells"}
+    assert cell_grades(root) == cell_grades(plain)
+
+
+@pytest.mark.slow
 def test_broken_submissions_are_reported_and_the_rest_graded(both):
     """Unreadable notebooks are named with their problem; nobody else is lost."""
     _, parallel, failures = both
