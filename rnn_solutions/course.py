@@ -135,8 +135,14 @@ def forget_new_submission(course, student, before):
 
 
 def _db_url(course):
-    """nbgrader's default gradebook: gradebook.db in the course directory."""
-    return f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
+    """The gradebook nbgrader_config.py names (default: gradebook.db in the course)."""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(Path(course).resolve())
+    return coursedir.db_url
 
 
 def scores(course):

@@ -2,6 +2,7 @@
 
 import os
 import time
+import uuid
 
 import nbformat
 import pytest
@@ -18,9 +19,11 @@ SOME = ("dh_next_never_applied", "carry_never_added", "kills_its_process", "rais
         "patched_numpy", "stacked_weights")
 
 
-def make_course(root):
+def make_course(root, config=""):
     """A course with the sample submissions and a few corpus entries, release generated."""
     copy_course(root)
+    with open(root / "nbgrader_config.py", "a") as f:
+        f.write(config)
     release = nbformat.read(ROOT / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     master = master_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, 4))
     for entry in (e for e in CORPUS if e.name in SOME):
@@ -69,6 +72,40 @@ def test_dask_local_cluster_records_the_same_scores(both, tmp_path):
                                      out=open(os.devnull, "w"))
     assert set(failures) == {"broken_json", "lost_cells"}
     assert cell_grades(root) == cell_grades(plain)
+
+
+@pytest.fixture
+def postgres_url():
+    """A new, empty database on the PostgreSQL server that .ci/run starts."""
+    server = os.environ.get("RNN_TEST_POSTGRES")
+    if not server:
+        pytest.skip("RNN_TEST_POSTGRES is not set: .ci/run starts a PostgreSQL server and "
+                    "sets it (source .ci/postgres.sh to do the same)")
+    import psycopg2
+
+    name = f"rnn_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(f"{server}/postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    yield f"{server.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
+    admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.mark.slow
+def test_postgres_gradebook_with_concurrent_writers(both, tmp_path, postgres_url):
+    """With a PostgreSQL gradebook and three workers writing at once, every cell scores as
+    with sequential nbgrader on SQLite, and the course commands read it back."""
+    plain, _, _ = both
+    root = make_course(tmp_path, f"\nc.CourseDirectory.db_url = {postgres_url!r}\n")
+    assert not (root / "gradebook.db").exists()
+    classgrader.autograde(root, ASSIGNMENT, jobs=3, out=open(os.devnull, "w"))
+    with Gradebook(postgres_url) as gb:
+        ours = {s.student.id: {g.name: g.score for g in gb.find_submission_notebook(
+            ASSIGNMENT, ASSIGNMENT, s.student.id).grades}
+            for s in gb.find_assignment(ASSIGNMENT).submissions}
+    assert ours == cell_grades(plain)
+    assert course.scores(root) == course.scores(plain)
 
 
 @pytest.mark.slow
