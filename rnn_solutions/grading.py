@@ -1,11 +1,13 @@
-"""Checks the hidden grader cells run on a student's functions.
+"""What the hidden checks compare: a student's output against the reference, per case.
 
-Each exercise is graded in two parts:
-    check_structure(name, fn) -- return types, shapes, gradient keys and cache layout;
-    check_values(name, fn)    -- values equal to the reference's, inputs left unchanged.
-Both run the notebook's example and every case of `cases.HIDDEN_CASES`, and raise an
-AssertionError that says what is wrong, with a hint when the wrong output is the
-fingerprint of a known mistake (`mistakes.py`). Hidden expected values are never printed.
+Each exercise is graded in two parts, "structure" (return types, shapes, gradient keys,
+cache layout) and "values" (values equal to the reference's, inputs left unchanged), on
+the notebook's example and every case of `cases.HIDDEN_CASES`. `problems(...)` lists
+what is wrong with one output, with a hint when a wrong output is the fingerprint of a
+known mistake (`mistakes.py`); hidden expected values are never printed. The judge
+(`judge.py`) calls it on outputs that come back from the student's kernel;
+`check_structure(name, fn)` and `check_values(name, fn)` run the same checks in this
+process, for the tests and for an instructor trying a function by hand.
 
 `rnn_forward` is checked with the reference `rnn_cell_forward` standing in for the
 student's, and `rnn_backward` with the reference `rnn_cell_backward`, so a bug in a
