@@ -12,18 +12,31 @@ c.ExecutePreprocessor.kernel_name = "rnn-step-by-step"
 c.ExecutePreprocessor.timeout = 30
 
 # Hidden checks are judged outside the student's kernel (rnn_solutions/judge.py):
-# JudgedExecute takes the place of nbgrader's Execute; the rest is nbgrader's default.
+# JudgedExecute takes the place of nbgrader's Execute. CheckCellMetadataOnce is nbgrader's
+# CheckCellMetadata with its schema compiled once (rnn_solutions/metadata.py). The rest,
+# and the order, is nbgrader's default.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
-    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
 from rnn_solutions.judge import JudgedExecute  # noqa: E402
+from rnn_solutions.metadata import CheckCellMetadataOnce  # noqa: E402
 
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadataOnce,
+]
 c.Autograde.autograde_preprocessors = [
     JudgedExecute,
     IgnorePattern,
@@ -31,5 +44,5 @@ c.Autograde.autograde_preprocessors = [
     LimitOutput,
     SaveAutoGrades,
     AssignLatePenalties,
-    CheckCellMetadata,
+    CheckCellMetadataOnce,
 ]
