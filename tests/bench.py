@@ -1,13 +1,14 @@
 """Benchmark: sequential `nbgrader autograde` against the class grader, in one run.
 
-    make bench            (or: python tests/bench.py [K] [JOBS])
+    make bench            (or, in tests/: python bench.py [K] [JOBS] [ROUNDS])
 
 Makes K synthetic submissions (default 40: the master's answers and the corpus's buggy,
 cheating and faulty ones, in turn; the corpus entry that loops forever is left out, its
-timeouts would measure the timeout), grades them once with `nbgrader autograde` and once
-with `rnn-grade autograde --jobs JOBS` (default: cores + 1), each in its own copy of the
-course, and prints seconds per submission, their ratio, and the floor: starting a bare
-kernel and running the master notebook once, as autograde does.
+timeouts would measure the timeout), then, ROUNDS times (default 3), grades them all with
+`nbgrader autograde` and with `rnn-grade autograde --jobs JOBS` (default: cores + 1), each
+in its own copy of the course, and measures the floor: starting a bare kernel and running
+the master notebook once, as autograde does. It prints seconds per submission, their
+ratio and the floor for each round, and the median of each column.
 """
 
 import os
@@ -50,7 +51,7 @@ def timed(action):
     return time.perf_counter() - start
 
 
-def floor(runs=3):
+def floor(runs=5):
     """Median seconds to start a kernel and run the master notebook with the judge."""
     folder = ROOT / "source" / ASSIGNMENT
     nb = nbformat.read(folder / NOTEBOOK, as_version=4)
@@ -61,24 +62,35 @@ def floor(runs=3):
 CORES = os.cpu_count() or 1
 
 
-def main(k=40, jobs=CORES + 1):
-    """Run the benchmark and print its figures."""
-    with tempfile.TemporaryDirectory() as tmp:
+def main(k=40, jobs=CORES + 1, rounds=3):
+    """Run the benchmark `rounds` times over the same submissions; print each and medians.
+
+    The machine's speed drifts by 10-15 % from minute to minute, so each round measures
+    the three figures side by side, and the summary takes the median of each quantity.
+    """
+    print(f"{k} submissions, {jobs} workers, {CORES} cores; seconds per submission")
+    print("round  nbgrader autograde  rnn-grade  ratio   floor  rnn-grade x cores / floor")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as quiet:
         plain = make_course(Path(tmp) / "plain", k)
         parallel = make_course(Path(tmp) / "parallel", k)
-        sequential = timed(lambda: course.nbgrader(plain, "autograde", ASSIGNMENT, "--force"))
-        with open(os.devnull, "w") as quiet:
-            ours = timed(lambda: classgrader.autograde(parallel, ASSIGNMENT, jobs, out=quiet))
+        for n in range(1, rounds + 1):
+            sequential = timed(lambda: course.nbgrader(plain, "autograde", ASSIGNMENT,
+                                                       "--force")) / k
+            ours = timed(lambda: classgrader.autograde(parallel, ASSIGNMENT, jobs, force=True,
+                                                       out=quiet)) / k
+            bare = floor()
+            rows.append((sequential, ours, sequential / ours, bare, ours * CORES / bare))
+            print(_row(n, *rows[-1]), flush=True)
         same = course.scores(plain) == course.scores(parallel)
-    bare = floor()
-    print(f"{k} submissions, {jobs} workers, {CORES} cores")
-    print(f"nbgrader autograde (sequential): {sequential / k:6.2f} s per submission")
-    print(f"rnn-grade autograde --jobs {jobs}:    {ours / k:6.2f} s per submission")
-    print(f"ratio:                           {sequential / ours:6.2f}x")
-    print(f"floor (kernel + master notebook): {bare:5.2f} s; class grader per submission "
-          f"x cores = {ours / k * CORES:.2f} s = "
-          f"{ours / k * CORES / bare:.2f}x the floor")
+    print(_row("median", *map(statistics.median, zip(*rows, strict=True))))
     print(f"same scores for every student: {same}")
+
+
+def _row(label, sequential, ours, ratio, bare, above_floor):
+    """One line of the table."""
+    return (f"{label:<6} {sequential:18.2f} {ours:10.2f} {ratio:5.2f}x {bare:6.2f} "
+            f"{above_floor:14.2f}x")
 
 
 if __name__ == "__main__":
