@@ -17,6 +17,9 @@ from rnn_solutions.cases import EXERCISES
 from rnn_solutions.mistakes import MISTAKES
 
 HEADER = "# Generated from rnn_solutions/student.py by `make release`: do not edit.\n"
+# significant digits kept in the data: the BLAS behind np.dot differs from machine to
+# machine in the last bits, and the self-checks' tolerance (rtol 1e-6) is far looser
+DIGITS = 12
 
 
 def example_data(name):
@@ -54,5 +57,16 @@ def write_student_files(folder):
     folder = Path(folder)
     source = Path(student.__file__).read_text()
     (folder / "rnn_utils.py").write_text(HEADER + source)
-    data = {name: example_data(name) for name in EXERCISES}
+    data = rounded({name: example_data(name) for name in EXERCISES})
     (folder / "self_check_data.json").write_text(json.dumps(data, separators=(",", ":")) + "\n")
+
+
+def rounded(value):
+    """A JSON tree with every float rounded to DIGITS significant digits."""
+    if isinstance(value, float):
+        return float(f"{value:.{DIGITS}g}")
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    return value

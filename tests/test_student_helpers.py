@@ -36,8 +36,9 @@ def utils():
 def test_student_files_are_in_sync_with_the_reference(tmp_path):
     """rnn_utils.py and self_check_data.json in source/ are what `make release` writes.
 
-    The data's numbers may differ in their last bit from machine to machine (the BLAS
-    behind np.dot), so they are compared to 1e-12 (relative), far inside the self-checks' tolerance.
+    The data's numbers are rounded to 12 digits, but the BLAS behind np.dot differs from
+    machine to machine in the last bits, which can still move the 12th digit: they are
+    compared to a relative 1e-10, far inside the self-checks' tolerance.
     """
     write_student_files(tmp_path)
     kept = ROOT / "source" / ASSIGNMENT
@@ -50,14 +51,14 @@ def test_student_files_are_in_sync_with_the_reference(tmp_path):
 
 
 def _same_data(a, b):
-    """Equal JSON trees, numbers within a relative 1e-12 of each other."""
+    """Equal JSON trees, numbers within a relative 1e-10 of each other."""
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(
             _same_data(a[k], b[k]) for k in a)
     if isinstance(a, list):
         return isinstance(b, list) and len(a) == len(b) and all(map(_same_data, a, b))
     if isinstance(a, float) and isinstance(b, float):
-        return np.isclose(a, b, rtol=1e-12, atol=1e-15)
+        return np.isclose(a, b, rtol=1e-10, atol=1e-15)
     return a == b
 
 
