@@ -67,9 +67,14 @@ def diagnose(name, actual, case):
         with s.quiet():
             theirs = s.plain(s.arrays(name, mistake(*copy.deepcopy(list(case.inputs.values()))),
                                       T_x))
-        if wrong and all(i in range(len(theirs)) and actual[i].shape == theirs[i].shape
-                         and not s.wrong_outputs([actual[i]], [theirs[i]]) for i in wrong):
-            hints.append(hint)
+        # every output the mistake changes must be changed in the same way, and every
+        # output the student got wrong must be one the mistake changes
+        if len(theirs) == len(expected):
+            changed = {i: theirs[i] for i in range(len(theirs))
+                       if theirs[i].shape != expected[i].shape
+                       or s.wrong_outputs([theirs[i]], [expected[i]])}
+            if s.fingerprint_matches(actual, wrong, changed):
+                hints.append(hint)
     return hints
 
 

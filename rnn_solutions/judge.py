@@ -2,21 +2,28 @@
 
 nbgrader runs the test cells in the same Python process as the student's code, so any
 verdict computed there can be faked (patched numpy, lying array subclasses, hidden
-tracebacks...). Here the verdict is computed in the instructor's process instead:
+tracebacks...). Here the verdict is computed in the instructor's process instead, and
+nothing the kernel says is trusted:
 
 - `JudgedExecute` replaces nbgrader's `Execute` preprocessor (see nbgrader_config.py).
-  Before running a notebook it starts a `Judge`: a thread listening on a private Unix
-  socket, and puts a small client module, `_rnn_judge`, into the kernel.
-- A hidden test cell calls `_rnn_judge.check(grade_id, fn)`. The client asks the judge
-  for the case inputs (plain float64 arrays), calls the student's function on them, and
-  sends back the outputs and the arguments as plain float64 arrays. The reference
-  outputs are computed by the judge, where student code never ran, and never leave it.
-  Sequence functions get the reference cell function as a stand-in, also computed by the
-  judge, one step at a time.
-- After the notebook ran, every graded cell whose hidden checks the judge did not see
-  pass gets an error output with the judge's message, so nbgrader scores it 0 whatever
+  Before running a notebook it starts a `Judge`, a thread listening on a private Unix
+  socket, and installs the client module `_rnn_judge` (`kernel_client.py`) in the kernel,
+  which runs in a sandbox (`sandbox.py`).
+- Before each graded test cell runs, `JudgedExecute` opens that cell's window in the
+  judge; after it, it closes it. The judge accepts one check session per window, for
+  that cell's grade id only. It sends the case inputs (plain float64 arrays), receives
+  the student's outputs case by case, in order, and computes the verdict itself: the
+  reference outputs never leave it. Anything else (a message for another cell, a
+  session outside a window or a second one, a message it does not understand) is refused
+  and recorded as an attempted forgery, which the course's summaries name.
+- Sequence functions call a stand-in for the cell function, computed by the judge one
+  step at a time: only during their own window, only on the steps of the case being run
+  (its inputs and parameters), and at most twice per step.
+- After the notebook ran, every graded cell whose window did not end with a passing
+  verdict gets an error output with the judge's message, so nbgrader scores it 0 whatever
   the cell printed. A kernel that dies is restarted, the cells that ran before are run
-  again, and the cell that killed it is marked, so a fault costs only its own cells.
+  again (test cells excepted), and the cell that killed it is marked, so a fault costs
+  only its own cells.
 
 The wire format is length-prefixed JSON: nothing sent by the kernel is ever unpickled
 or executed by the instructor's process.
@@ -32,21 +39,24 @@ import socket
 import struct
 import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Bool
 
-from rnn_solutions import grading, rnn
+from rnn_solutions import grading, rnn, sandbox
 from rnn_solutions import student as s
 
-ENV_VAR = "RNN_JUDGE_SOCKET"
+CLIENT = "_rnn_judge"
 GRADE_ID = re.compile(r"^test_(?P<name>rnn_\w+?)_(?P<part>structure|values)$")
 MAX_MESSAGE = 64 * 1024 * 1024
+CALLS_PER_STEP = 2  # a sequence function may call the cell function twice per step
 
 
-# ---- wire format (the kernel's copy is in CLIENT below) ------------------------------------
+# ---- wire format (the kernel's side is kernel_client.py) -----------------------------------
 
 def send(sock, obj):
     """Send one JSON message, prefixed by its length."""
@@ -55,7 +65,10 @@ def send(sock, obj):
 
 
 def recv(sock):
-    """Receive one JSON message; None when the peer closed the connection."""
+    """Receive one JSON object; None when the peer closed the connection.
+
+    ValueError for anything that is not a JSON object of at most MAX_MESSAGE bytes.
+    """
     head = _read(sock, 4)
     if head is None:
         return None
@@ -63,7 +76,15 @@ def recv(sock):
     if size > MAX_MESSAGE:
         raise ValueError("message too large")
     data = _read(sock, size)
-    return None if data is None else json.loads(data)
+    if data is None:
+        return None
+    try:
+        message = json.loads(data)
+    except RecursionError:
+        raise ValueError("message nested too deeply") from None
+    if not isinstance(message, dict):
+        raise ValueError("message is not a JSON object")
+    return message
 
 
 def _read(sock, size):
@@ -97,57 +118,96 @@ class Opaque:
         self.type_name = type_name
 
 
-def decode(value):
-    """The inverse of encode, for what the kernel sends; unknown shapes become Opaque."""
-    if not isinstance(value, dict) or len(value) > 2:
+def decode(value, depth=0):
+    """The inverse of encode, for what the kernel sends; anything else becomes Opaque."""
+    if not isinstance(value, dict) or len(value) > 2 or depth > 20:
         return Opaque("unreadable")
-    if "nd" in value:
-        raw = base64.b64decode(value["nd"])
-        shape = tuple(int(n) for n in value["shape"])
-        if len(raw) != 8 * int(np.prod(shape)):
-            return Opaque("unreadable")
-        return np.frombuffer(raw, dtype="<f8").reshape(shape).astype(np.float64)
-    if "dict" in value:
-        return {str(k): decode(v) for k, v in value["dict"]}
-    if "tuple" in value:
-        return tuple(decode(v) for v in value["tuple"])
-    if "list" in value:
-        return [decode(v) for v in value["list"]]
-    if "float" in value:
-        return float(value["float"])
-    return Opaque(str(value.get("other", "unreadable")))
+    try:
+        if "nd" in value:
+            raw = base64.b64decode(value["nd"], validate=True)
+            shape = tuple(int(n) for n in value["shape"])
+            if min(shape, default=0) < 0 or len(raw) != 8 * int(np.prod(shape)):
+                return Opaque("unreadable")
+            return np.frombuffer(raw, dtype="<f8").reshape(shape).astype(np.float64)
+        if "dict" in value:
+            return {str(k): decode(v, depth + 1) for k, v in value["dict"]}
+        if "tuple" in value:
+            return tuple(decode(v, depth + 1) for v in value["tuple"])
+        if "list" in value:
+            return [decode(v, depth + 1) for v in value["list"]]
+        if "float" in value:
+            return float(value["float"])
+    except (TypeError, ValueError, OverflowError):
+        return Opaque("unreadable")
+    return Opaque(str(value.get("other", "unreadable"))[:100])
 
 
 # ---- the judge ----------------------------------------------------------------------------
 
+class ForgeryError(Exception):
+    """The kernel did what no honest client does; the message says what."""
+
+
+class Window:
+    """The graded cell that is running, and what its one check session may do."""
+
+    def __init__(self, grade_id):
+        match = GRADE_ID.match(grade_id)
+        self.grade_id, self.name, self.part = grade_id, match["name"], match["part"]
+        self.taken = False  # a check session has started in this window
+
+    @property
+    def helper(self):
+        """The cell function the exercise calls, answered by the judge, or None."""
+        return s.HELPER.get(self.name)
+
+
 class Judge:
-    """Serves case inputs, reference stand-ins and verdicts to one notebook's kernel."""
+    """Serves case inputs and reference stand-ins to one notebook's kernel; keeps verdicts.
+
+    The preprocessor calls `open(grade_id)` before a graded test cell and `close()` after
+    it; the kernel's check sessions are honoured only inside those windows.
+    """
 
     def __init__(self):
-        self.verdicts = {}  # grade_id -> list of (passed, message)
+        self.verdicts = {}  # grade_id -> (passed, message)
+        self.forgeries = []  # what the kernel attempted, in words, for the instructor
+        self.window = None
         self.lock = threading.Lock()
         self.folder = tempfile.mkdtemp(prefix="rnn-judge-")
         self.address = os.path.join(self.folder, "socket")
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(self.address)
         self.server.listen(8)
+        self.connections = set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self):
-        """Stop listening and remove the socket."""
+        """Stop listening, end every session, and remove the socket."""
         self.server.close()
+        with self.lock:
+            self.window = None
+            for conn in self.connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             os.unlink(self.address)
             os.rmdir(self.folder)
 
+    def open(self, grade_id):
+        """The graded cell `grade_id` starts: its check session may begin."""
+        with self.lock:
+            self.window = Window(grade_id)
+
+    def end(self):
+        """The running graded cell finished: no session is honoured until the next opens."""
+        with self.lock:
+            self.window = None
+
     def verdict(self, grade_id):
         """(passed, message) for a graded cell, or None if its checks never reported."""
         with self.lock:
-            results = self.verdicts.get(grade_id)
-        if not results:
-            return None
-        failed = [message for passed, message in results if not passed]
-        return (False, failed[0]) if failed else (True, results[-1][1])
+            return self.verdicts.get(grade_id)
 
     def _accept(self):
         while True:
@@ -158,50 +218,107 @@ class Judge:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn):
+        """One connection from the kernel; every byte of it is treated as hostile."""
+        with self.lock:
+            self.connections.add(conn)
         with conn:
             try:
-                self._check(conn)
-            except (OSError, ValueError, KeyError, TypeError):
-                pass  # a broken or hostile client: it gets no verdict, so its cell fails
+                self._session(conn)
+            except ForgeryError as attempt:
+                self._refuse(conn, str(attempt))
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError,
+                    RecursionError, struct.error) as exc:
+                self._refuse(conn, f"sent a message the judge does not understand "
+                                   f"({type(exc).__name__})")
+            except OSError:
+                pass  # the kernel went away: its cell has no verdict, so it fails
+            finally:
+                with self.lock:
+                    self.connections.discard(conn)
 
-    def _check(self, conn):
+    def _refuse(self, conn, attempt):
+        """Record an attempted forgery; tell the kernel no more than that it was refused."""
+        with self.lock:
+            self.forgeries.append(attempt)
+        with contextlib.suppress(OSError):
+            send(conn, {"error": "the grader refused this request"})
+
+    def _claim(self, request):
+        """The window a check request may run in; Forgery if it may not run at all."""
+        if request.get("op") != "check":
+            raise ForgeryError(f"sent {str(request.get('op'))[:40]!r} before asking for a check")
+        grade_id = str(request.get("grade_id"))[:80]
+        with self.lock:
+            window = self.window
+            if window is None:
+                raise ForgeryError(f"asked to check {grade_id} while no graded cell was running")
+            if grade_id != window.grade_id:
+                raise ForgeryError(f"asked to check {grade_id} while {window.grade_id} was running")
+            if window.taken:
+                raise ForgeryError(f"opened a second check session during {window.grade_id}")
+            window.taken = True
+        return window
+
+    def _session(self, conn):
         """One hidden check: send the cases, judge what comes back, record the verdict."""
         request = recv(conn)
-        match = GRADE_ID.match(str(request.get("grade_id", "")))
-        if request.get("op") != "check" or not match:
+        if request is None:
             return
-        grade_id, name, part = match.group(0), match.group("name"), match.group("part")
-        labelled = list(grading.labelled_cases(name))
-        send(conn, {"helper": s.HELPER.get(name),
+        window = self._claim(request)
+        name, labelled = window.name, list(grading.labelled_cases(window.name))
+        send(conn, {"helper": window.helper,
+                    "helper_args": list(s.ARGUMENTS.get(window.helper, ())),
                     "cases": [encode(list(case.inputs.values())) for _, case in labelled]})
-        problems, answered = {}, set()
-        while (message := recv(conn)) is not None and message.get("op") != "done":
-            index = int(message.get("case", -1))
-            if not 0 <= index < len(labelled):
+        problems = {}
+        for index, (label, case) in enumerate(labelled):
+            message = self._outcome(conn, window, case)
+            if message is None:
+                return  # the kernel went away mid-check: no verdict
+            if message["op"] == "raised":
+                problems[index] = [f"{name} raised {str(message.get('error', ''))[:300]}"]
                 continue
-            label, case = labelled[index]
-            if message["op"] == "helper":
-                args = decode(message["args"])
-                helper = getattr(rnn, s.HELPER[name])
-                with s.quiet():
-                    send(conn, encode(helper(*args)))
-            elif message["op"] == "raised":
-                answered.add(index)
-                problems.setdefault(index, [f"{name} raised {message.get('error', '')[:300]}"])
-            elif message["op"] == "result":
-                answered.add(index)
-                found = grading.problems(name, part, case, decode(message["output"]),
-                                         decode(message["args_after"]), label)
-                if found:
-                    problems.setdefault(index, found)
-        if message is None:
-            return  # the kernel went away mid-check: no verdict
-        if len(answered) < len(labelled):
-            problems.setdefault(-1, ["the hidden checks did not run on every case"])
+            found = _problems(window, case, message, label)
+            if found:
+                problems[index] = found
+        done = recv(conn)
+        if done is None:
+            return
+        if done.get("op") != "done":
+            raise ForgeryError(f"sent {str(done.get('op'))[:40]!r} after the last case")
         verdict = self._summary(name, problems, labelled)
         with self.lock:
-            self.verdicts.setdefault(grade_id, []).append(verdict)
+            if self.window is not window:
+                return  # the cell ended first (a timeout): it has no verdict, so it fails
+            self.verdicts[window.grade_id] = verdict
         send(conn, {"passed": verdict[0], "message": verdict[1]})
+
+    def _outcome(self, conn, window, case):
+        """The kernel's result for one case, answering its stand-in calls on the way."""
+        budget = CALLS_PER_STEP * grading._steps(case)
+        while (message := recv(conn)) is not None:
+            op = message.get("op")
+            if op in ("result", "raised"):
+                return message
+            if op != "helper" or not window.helper:
+                raise ForgeryError(f"sent {str(op)[:40]!r} during {window.grade_id}")
+            budget -= 1
+            send(conn, self._stand_in(window, case, decode(message.get("args")), budget))
+        return None
+
+    def _stand_in(self, window, case, args, budget):
+        """The reference cell function's reply to one call, or an error the kernel raises."""
+        helper = window.helper
+        if budget < 0:
+            return {"error": f"{helper} was called more than {CALLS_PER_STEP} times per "
+                             "time step; call it once per step"}
+        if not _is_step_of(helper, args, case):
+            return {"error": f"{helper} was called with an input that is not x[:, :, t] for "
+                             "any t, or with other parameters"}
+        try:
+            with s.quiet():
+                return {"output": encode(getattr(rnn, helper)(*args))}
+        except Exception as exc:  # the student's arguments, e.g. of the wrong shapes
+            return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
     @staticmethod
     def _summary(name, problems, labelled):
@@ -209,108 +326,45 @@ class Judge:
         if not problems:
             return True, f"{name}: hidden checks passed on {len(labelled)} cases."
         index = min(problems)
-        where = labelled[index][0] if index >= 0 else "hidden cases"
         lines = "\n".join(f"  - {p}" for p in dict.fromkeys(problems[index]))
-        return False, f"{name} on the {where}:\n{lines}"
+        return False, f"{name} on the {labelled[index][0]}:\n{lines}"
 
 
-# ---- the client, run inside the kernel -------------------------------------------------------
+def _is_step_of(helper, args, case):
+    """Whether a call of the cell function is one step of the sequence case being run:
+    its input is x[:, :, t] for some t and its parameters are the case's."""
+    if not isinstance(args, list) or len(args) != len(s.ARGUMENTS[helper]):
+        return False
+    if helper == "rnn_cell_forward":
+        xt, params = args[0], args[2]
+        x, own = case.inputs["x"], case.inputs["parameters"]
+    else:
+        cache = args[1]
+        if not isinstance(cache, tuple | list) or len(cache) != 4:
+            return False
+        xt, params = cache[2], cache[3]
+        x, own = case.inputs["caches"][1], case.inputs["caches"][0][0][3]
+    if not isinstance(params, dict) or set(params) != set(own) or not all(
+            _same(params[k], own[k]) for k in own):
+        return False
+    return any(_same(xt, x[:, :, t]) for t in range(x.shape[2]))
 
-CLIENT = r'''
-import base64 as _b64, json as _json, os as _os, socket as _socket, struct as _struct
-import contextlib as _contextlib, sys as _sys, types as _types, warnings as _warnings
-import numpy as _np
 
-def _send(sock, obj):
-    data = _json.dumps(obj).encode()
-    sock.sendall(_struct.pack(">I", len(data)) + data)
+def _same(a, b):
+    """Whether a is an array equal to b."""
+    return isinstance(a, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
 
-def _recv(sock):
-    def read(n):
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("the grader closed the connection")
-            buf += chunk
-        return buf
-    return _json.loads(read(_struct.unpack(">I", read(4))[0]))
 
-def _encode(value):
+def _problems(window, case, message, label):
+    """What is wrong with the outputs a kernel sent for one case."""
+    output, args_after = decode(message["output"]), decode(message["args_after"])
     try:
-        if isinstance(value, _np.ndarray):
-            a = _np.ascontiguousarray(_np.array(value, dtype="<f8", subok=False))
-            return {"nd": _b64.b64encode(a.tobytes()).decode(), "shape": list(a.shape)}
-        if type(value) is dict:
-            return {"dict": [[str(k), _encode(v)] for k, v in value.items()]}
-        if type(value) in (tuple, list):
-            return {type(value).__name__: [_encode(v) for v in value]}
-        if type(value) in (int, float) or isinstance(value, _np.floating):
-            return {"float": float(value)}
-    except Exception:
-        pass
-    return {"other": type(value).__name__}
+        return grading.problems(window.name, window.part, case, output, args_after, label)
+    except Exception as exc:  # outputs decoded into shapes no check foresaw
+        return [f"{window.name}'s output could not be read ({type(exc).__name__})"]
 
-def _decode(value):
-    if "nd" in value:
-        raw = _b64.b64decode(value["nd"])
-        return _np.frombuffer(raw, dtype="<f8").reshape(value["shape"]).copy()
-    if "dict" in value:
-        return {k: _decode(v) for k, v in value["dict"]}
-    if "tuple" in value:
-        return tuple(_decode(v) for v in value["tuple"])
-    if "list" in value:
-        return [_decode(v) for v in value["list"]]
-    return value["float"]
 
-def check(grade_id, fn):
-    """Run the hidden checks of one graded cell; the grader decides the verdict."""
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    sock.connect(_os.environ["RNN_JUDGE_SOCKET"])
-    with sock:
-        _send(sock, {"op": "check", "grade_id": grade_id})
-        plan = _recv(sock)
-        namespace = getattr(fn, "__globals__", {})
-        helper = plan["helper"]
-        missing = object()
-        own = namespace.get(helper, missing) if helper else missing
-        for index, encoded in enumerate(plan["cases"]):
-            args = _decode(encoded)
-            def stand_in(*step_args, _index=index):
-                _send(sock, {"op": "helper", "case": _index, "args": _encode(list(step_args))})
-                out = _decode(_recv(sock))
-                if helper == "rnn_cell_forward":
-                    return out[0], out[1], (out[0], step_args[1], step_args[0], step_args[2])
-                return out
-            if helper:
-                namespace[helper] = stand_in
-            try:
-                with _warnings.catch_warnings(), _np.errstate(all="ignore"), \
-                        _contextlib.redirect_stderr(_sys.stdout):
-                    _warnings.simplefilter("ignore")
-                    out = fn(*args)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                _send(sock, {"op": "raised", "case": index, "error": error})
-                continue
-            finally:
-                if helper and own is missing:
-                    namespace.pop(helper, None)
-                elif helper:
-                    namespace[helper] = own
-            _send(sock, {"op": "result", "case": index, "output": _encode(out),
-                         "args_after": _encode(list(args))})
-        _send(sock, {"op": "done"})
-        verdict = _recv(sock)
-    if not verdict["passed"]:
-        raise AssertionError(verdict["message"])
-    print(verdict["message"])
-
-_module = _types.ModuleType("_rnn_judge")
-_module.check = check
-_sys.modules["_rnn_judge"] = _module
-del _module
-'''
+# ---- the preprocessor ------------------------------------------------------------------------
 
 # Memory a student's kernel may use before numpy raises MemoryError instead of the
 # machine killing the process.
@@ -322,25 +376,44 @@ del _resource, _soft
 '''
 
 
-# ---- the preprocessor ------------------------------------------------------------------------
+def install_client(address):
+    """Code that installs kernel_client.py in the kernel as the module _rnn_judge."""
+    source = (Path(__file__).with_name("kernel_client.py")).read_text()
+    return (f"import sys as _sys, types as _types\n"
+            f"_m = _types.ModuleType({CLIENT!r})\n"
+            f"exec(compile({source!r}, {CLIENT!r}, 'exec'), _m.__dict__)\n"
+            f"_m.ADDRESS = {address!r}\n"
+            f"_sys.modules[{CLIENT!r}] = _m\n"
+            f"del _sys, _types, _m\n")
+
 
 class JudgedExecute(Execute):
     """nbgrader's Execute, with the judge running and graded cells decided by it."""
 
+    sandbox = Bool(True, help="Run grading kernels in a bubblewrap sandbox (sandbox.py) "
+                              "when the machine can").tag(config=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("kernel_manager_class", sandbox.GradingKernelManager)
+        super().__init__(**kwargs)
+
     def preprocess(self, nb, resources=None, km=None):
-        judge = Judge()
-        previous = os.environ.get(ENV_VAR)
-        os.environ[ENV_VAR] = judge.address  # the kernel inherits it
+        self.judge = Judge()
         try:
             self._run_all(nb, resources, km)
         finally:
-            judge.close()
-            if previous is None:
-                os.environ.pop(ENV_VAR, None)
-            else:
-                os.environ[ENV_VAR] = previous
-        apply_verdicts(nb, judge, self.timeout)
+            self.judge.close()
+        apply_verdicts(nb, self.judge, self.timeout)
+        sandboxed = self.sandbox and sandbox.available()
+        write_record(resources, {"forgeries": self.judge.forgeries, "sandboxed": sandboxed})
+        if not sandboxed:
+            self.log.warning("the grading kernel was NOT sandboxed: %s", sandbox.WARNING)
         return nb, self.resources
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.sandbox, km.binds = self.sandbox, [self.judge.folder]
+        return km
 
     def _run_all(self, nb, resources, km):
         """Run every cell; when the kernel dies, mark the cell, restart, replay, go on."""
@@ -355,7 +428,7 @@ class JudgedExecute(Execute):
                 with self.setup_kernel():
                     self._prepare_kernel(nb, done)
                     while index < len(nb.cells):
-                        self.preprocess_cell(nb.cells[index], resources, index)
+                        self._run_cell(nb.cells[index], resources, index)
                         done.append(index)
                         index += 1
             except DeadKernelError:
@@ -364,15 +437,46 @@ class JudgedExecute(Execute):
                 index += 1
                 self.km, self.kc = None, None
 
+    def _run_cell(self, cell, resources, index):
+        """Run one cell; a graded test cell runs inside its window of the judge."""
+        grade_id = judged_grade_id(cell)
+        if grade_id:
+            self.judge.open(grade_id)
+        try:
+            self.preprocess_cell(cell, resources, index)
+        finally:
+            if grade_id:
+                self.judge.end()
+
     def _prepare_kernel(self, nb, done):
-        """Install the client and limits, then replay the cells that ran before a restart."""
-        self._silent(KERNEL_SETUP + CLIENT)
+        """Install the client and limits, then replay the cells that ran before a restart
+        (test cells excepted: their verdicts are already in)."""
+        self._silent(KERNEL_SETUP + install_client(self.judge.address))
         for i in done:
-            self.execute_cell(copy.deepcopy(nb.cells[i]), i, store_history=False)
+            if not judged_grade_id(nb.cells[i]):
+                self.execute_cell(copy.deepcopy(nb.cells[i]), i, store_history=False)
 
     def _silent(self, code):
         """Execute code in the kernel without recording it in the notebook."""
         self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+
+
+def write_record(resources, record):
+    """Keep what the judge saw of a student's notebook, for the instructor's summaries:
+    autograded/.judge/ASSIGNMENT/STUDENT.json (out of the students' feedback)."""
+    meta = (resources or {}).get("nbgrader")
+    path = (resources or {}).get("metadata", {}).get("path")
+    if not meta or not path:
+        return
+    folder = Path(path).resolve().parents[1] / ".judge" / meta["assignment"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{meta['student']}.json").write_text(json.dumps(record))
+
+
+def read_records(root, assignment):
+    """{student: record} of what the judge saw, from the last grading of each student."""
+    folder = Path(root) / "autograded" / ".judge" / assignment
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
 
 def mark(cell, ename, message):
@@ -381,17 +485,21 @@ def mark(cell, ename, message):
         output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
 
 
-def judged_cells(nb):
-    """(cell, grade_id) of every graded cell that calls the judge."""
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution") and "_rnn_judge.check(" in cell.source:
-            yield cell, meta["grade_id"]
+def judged_grade_id(cell):
+    """The grade_id of a graded test cell whose hidden checks the judge runs, or None."""
+    meta = cell.metadata.get("nbgrader", {})
+    if (cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+            and GRADE_ID.match(str(meta.get("grade_id", "")))):
+        return meta["grade_id"]
+    return None
 
 
 def apply_verdicts(nb, judge, timeout):
     """Fail every judged cell whose hidden checks did not pass, saying why."""
-    for cell, grade_id in judged_cells(nb):
+    for cell in nb.cells:
+        grade_id = judged_grade_id(cell)
+        if grade_id is None:
+            continue
         verdict = judge.verdict(grade_id)
         if verdict and verdict[0]:
             for output in cell.get("outputs", []):

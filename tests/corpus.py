@@ -115,6 +115,119 @@ ip.showtraceback = lambda *a, **k: None
 ''' + _FAKE.format(name=CF)}),
 ]
 
+GRADE_IDS = [f"test_{n}_{p}" for n in (CF, FW, CB, BW) for p in ("structure", "values")]
+_NOTHING = "def {name}(*args, **kwargs):\n    raise NotImplementedError()"
+_STUBS = {n: _NOTHING.format(name=n) for n in (FW, CB, BW)}
+_QUIET_SELF_CHECK = 'self_check = lambda *a, **k: print("the visible checks pass.")\n'
+
+_FORGE = f'''import json, socket, struct, sys
+_judge = sys.modules["_rnn_judge"]
+def _say(sock, message):
+    data = json.dumps(message).encode()
+    sock.sendall(struct.pack(">I", len(data)) + data)
+for _grade_id in {GRADE_IDS!r}:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock:
+        _sock.connect(_judge.ADDRESS)
+        for _message in ({{"op": "check", "grade_id": _grade_id}}, {{"op": "done"}},
+                         {{"passed": True, "grade_id": _grade_id, "message": "passed"}}):
+            _say(_sock, _message)
+_judge.check = lambda grade_id, fn: print(grade_id, "hidden checks passed")
+''' + _QUIET_SELF_CHECK
+
+_ORACLE = '''import inspect, socket, sys
+def _oracle(helper, *args):
+    """The reference's answer from the judge: on the check's own socket, else a new one."""
+    j = sys.modules["_rnn_judge"]
+    for frame in inspect.stack():
+        sock = frame.frame.f_locals.get("sock")
+        if isinstance(sock, socket.socket):
+            j.send(sock, {"op": "helper", "args": j.encode(list(args))})
+            reply = j.recv(sock)
+            if "output" in reply:
+                return j.decode(reply["output"])
+    sequence = "rnn_forward" if helper == "rnn_cell_forward" else "rnn_backward"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(j.ADDRESS)
+        j.send(sock, {"op": "check", "grade_id": f"test_{sequence}_values"})
+        j.recv(sock)
+        j.send(sock, {"op": "helper", "args": j.encode(list(args))})
+        return j.decode(j.recv(sock)["output"])
+def rnn_cell_forward(xt, h_prev, parameters):
+    return _oracle("rnn_cell_forward", xt, h_prev, parameters)'''
+
+_RUN_MASTER = '''import json
+from pathlib import Path
+for _folder in [Path.cwd(), *Path.cwd().parents]:
+    for _master in _folder.glob("source/*/*.ipynb"):
+        for _cell in json.loads(_master.read_text())["cells"]:
+            if _cell["metadata"].get("nbgrader", {}).get("solution"):
+                exec("".join(_cell["source"]))'''
+
+_WRITE_GRADEBOOK = '''import os, sqlite3, time
+from pathlib import Path
+def _raise_my_grades():
+    """Every manual score of this student set to the maximum, wherever the gradebook is."""
+    me = Path.cwd().parent.name
+    for folder in Path.cwd().parents:
+        if (folder / "gradebook.db").exists():
+            db = sqlite3.connect(folder / "gradebook.db", timeout=1)
+            db.execute("UPDATE grade SET manual_score = (SELECT max_score FROM grade_cells "
+                       "WHERE grade_cells.id = grade.cell_id) WHERE notebook_id IN (SELECT "
+                       "submitted_notebook.id FROM submitted_notebook JOIN submitted_assignment "
+                       "ON submitted_notebook.assignment_id = submitted_assignment.id "
+                       "WHERE submitted_assignment.student_id = ?)", (me,))
+            db.commit()
+_raise_my_grades()
+if os.fork() == 0:  # a child that outlives this notebook's grading and writes again
+    os.setsid()
+    for _ in range(40):
+        time.sleep(0.5)
+        try:
+            _raise_my_grades()
+        except Exception:
+            pass
+    os._exit(0)
+'''
+
+_MALFORMED = '''import socket, struct, sys
+for _data in (b"[1, 2, 3]", b"", b"null", b"[" * 100000 + b"]" * 100000,
+              b'{"op": "check", "grade_id": 7}', bytes([255, 254]),
+              b'{"op": "helper", "args": {"nd": "!!", "shape": [-1]}}'):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock:
+        _sock.connect(sys.modules["_rnn_judge"].ADDRESS)
+        _sock.sendall(struct.pack(">I", len(_data)) + _data)
+        _sock.settimeout(2)
+        try:
+            _sock.recv(100)
+        except OSError:
+            pass
+with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock:
+    _sock.connect(sys.modules["_rnn_judge"].ADDRESS)
+    _sock.sendall(struct.pack(">I", 1 << 31))
+'''
+
+_RESET = '''%reset -f
+import numpy as np
+from rnn_utils import gradient_check, plot_gradient_norms, self_check
+def softmax(z):
+    e = np.exp(z - np.max(z, axis=0, keepdims=True))
+    return e / np.sum(e, axis=0, keepdims=True)
+'''
+
+# Attacks on the judge and the course, and correct answers that an overly strict judge
+# would refuse. Each attack would earn marks if the judge trusted the kernel or the
+# kernel could see the course directory.
+FORGERY = [
+    Entry("forged_verdicts", "cheat", {CF: 0, FW: 0, CB: 0, BW: 0}, before={CF: _FORGE}),
+    Entry("asks_the_judge_for_answers", "cheat", {CF: 0, CB: 0}, cells={CF: _QUIET_SELF_CHECK + _ORACLE, CB: 'def rnn_cell_backward(dh_next, cache):\n    return _oracle("rnn_cell_backward", dh_next, cache)'}),
+    Entry("runs_the_master_notebook", "cheat", {CF: 0, FW: 0, CB: 0, BW: 0}, cells={CF: _RUN_MASTER, **dict.fromkeys((FW, CB, BW), "# defined above")}),
+    Entry("writes_the_gradebook", "cheat", {CF: 0, FW: 0, CB: 0, BW: 0}, cells={CF: _WRITE_GRADEBOOK + _NOTHING.format(name=CF), **_STUBS}),
+    Entry("keyword_calls", "valid", {}, {FW: [(STEP, "h_next, yt_pred, cache = rnn_cell_forward(xt=x[:, :, t], h_prev=h_next, parameters=parameters)")], BW: [(BACK_STEP, "gradients = rnn_cell_backward(dh_next=dh[:, :, t] + dh_prevt, cache=caches[t])")]}),
+    Entry("reset_then_reimports", "valid", {}, before={CF: _RESET}),
+    Entry("malformed_socket_traffic", "valid", {}, before={CF: _MALFORMED}),
+    Entry("writes_h_prev_in_place", "buggy", {CF: 2}, {CF: [(H_NEXT, "h_prev[...] = np.tanh(np.dot(Whh, h_prev) + np.dot(Whx, xt) + bh)\n    h_next = h_prev")]}),
+]
+
 FAULT = [
     Entry("loops_forever", "fault", {CB: 0}, before={CB: "import time\n"}, edits={CB: [(DU, "while True:\n        time.sleep(0.01)\n    du = 0")]}),
     Entry("raises", "fault", {FW: 0}, edits={FW: [("caches = []", 'caches = []\n    raise ValueError("not today")')]}),
@@ -123,4 +236,4 @@ FAULT = [
     Entry("floods_the_output", "fault", {}, edits={CB: [(DU, f'{DU}\n    for i in range(20000):\n        print("step", i, "of a very chatty rnn_cell_backward")')]}),
 ]
 
-CORPUS = BUGGY + VALID + CHEAT + FAULT
+CORPUS = BUGGY + VALID + CHEAT + FORGERY + FAULT

@@ -1,11 +1,13 @@
 """The corpus autograded end to end through nbgrader: every function earns what it should."""
 
+import time
+
 import nbformat
 import pytest
 from conftest import ROOT, copy_course
 from corpus import CORPUS
 
-from rnn_solutions import course
+from rnn_solutions import course, judge
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK, fill_answers, master_answers
 
 FULL = {"rnn_cell_forward": 5, "rnn_forward": 5, "rnn_cell_backward": 6, "rnn_backward": 6}
@@ -25,24 +27,35 @@ def answers_of(entry, master):
     return answers
 
 
-@pytest.fixture(scope="module")
-def scores(tmp_path_factory):
-    """Grade every corpus entry with `course.grade`; {entry: {exercise: points}}."""
-    root = copy_course(tmp_path_factory.mktemp("corpus"), ("source", "release",
-                                                          "nbgrader_config.py"))
-    with open(root / "nbgrader_config.py", "a") as config:
-        config.write(f"\nc.ExecutePreprocessor.timeout = {TIMEOUT}\n")
+def corpus_course(root, entries, config=""):
+    """A course whose submissions are the corpus entries, release generated."""
+    copy_course(root, ("source", "release", "nbgrader_config.py"))
+    with open(root / "nbgrader_config.py", "a") as f:
+        f.write(f"\nc.ExecutePreprocessor.timeout = {TIMEOUT}\n{config}")
     release = nbformat.read(ROOT / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     master = master_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, 4))
-    for entry in CORPUS:
+    for entry in entries:
         folder = root / "submitted" / entry.name / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(fill_answers(release, answers_of(entry, master)), folder / NOTEBOOK)
     code, log = course.nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     assert code == 0, log
+    return root
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The corpus course, every entry graded with `course.grade`."""
+    root = corpus_course(tmp_path_factory.mktemp("corpus"), CORPUS)
     problems = course.grade(root)
     assert problems == {}
-    return course.scores(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def scores(graded):
+    """{entry: {exercise: points}} from the gradebook."""
+    return course.scores(graded)
 
 
 @pytest.mark.slow
@@ -59,3 +72,42 @@ def test_corpus_covers_every_class():
     kinds = [e.kind for e in CORPUS]
     assert kinds.count("buggy") >= 25 and kinds.count("valid") >= 8
     assert kinds.count("cheat") >= 8 and kinds.count("fault") >= 4
+
+
+@pytest.mark.slow
+def test_attempted_forgeries_are_recorded_for_the_instructor(graded):
+    """The judge names exactly the entries that sent it requests no honest notebook sends."""
+    records = judge.read_records(graded, ASSIGNMENT)
+    tried = {student for student, record in records.items() if record["forgeries"]}
+    assert tried == {"forged_verdicts", "asks_the_judge_for_answers",
+                     "malformed_socket_traffic"}
+
+
+@pytest.mark.slow
+def test_every_kernel_ran_in_the_sandbox(graded):
+    """Every entry was executed by a sandboxed kernel (the attacks on the course rely on it)."""
+    records = judge.read_records(graded, ASSIGNMENT)
+    assert len(records) == len(CORPUS)
+    assert all(record["sandboxed"] for record in records.values())
+
+
+@pytest.mark.slow
+def test_the_judge_never_raised(graded):
+    """The autograde log holds no traceback from the judge, whatever the kernels sent."""
+    log = (graded / "autograded" / "autograde.log").read_text()
+    assert "rnn_solutions/judge.py" not in log
+
+
+@pytest.mark.slow
+def test_attacks_on_the_course_succeed_without_the_sandbox(tmp_path):
+    """Unsandboxed, the corpus's attacks on the course directory do steal full marks: they
+    are real attacks, and the sandbox is what stops them."""
+    attacks = [e for e in CORPUS if e.name in ("runs_the_master_notebook",
+                                               "writes_the_gradebook")]
+    root = corpus_course(tmp_path, attacks, "c.JudgedExecute.sandbox = False\n")
+    course.grade(root)
+    deadline = time.monotonic() + 30  # the gradebook writer's process outlives its kernel
+    while time.monotonic() < deadline and course.scores(root) != {
+            e.name: FULL for e in attacks}:
+        time.sleep(1)
+    assert course.scores(root) == {e.name: FULL for e in attacks}

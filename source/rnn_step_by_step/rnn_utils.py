@@ -13,6 +13,7 @@ grader (`rnn_solutions.grading`) uses the same layout and comparison code.
 
 import contextlib
 import copy
+import inspect
 import json
 import sys
 import warnings
@@ -274,12 +275,21 @@ def _hints(data, actual, expected):
     wrong = wrong_outputs(actual, expected)
     hints = []
     for mistake in data["mistakes"]:
-        theirs = {int(i): np.array(v) for i, v in mistake["outputs"].items()}
-        if wrong and all(i in theirs and actual[i].shape == theirs[i].shape
-                         and np.allclose(actual[i], theirs[i], rtol=RTOL, atol=ATOL)
-                         for i in wrong):
+        changed = {int(i): np.array(v) for i, v in mistake["outputs"].items()}
+        if fingerprint_matches(actual, wrong, changed):
             hints.append(mistake["hint"])
     return hints
+
+
+def fingerprint_matches(actual, wrong, changed):
+    """Whether a known mistake explains the wrong outputs: it changes exactly the outputs
+    that are wrong (`wrong`, their indices), and changes them to what the student got.
+
+    changed -- {index: the mistake's output} for the outputs the mistake gets wrong.
+    """
+    return bool(wrong) and set(wrong) == set(changed) and all(
+        actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
+        for i, theirs in changed.items())
 
 
 class _Replay:
@@ -288,10 +298,16 @@ class _Replay:
     def __init__(self, name, data, inputs):
         self.name, self.data, self.inputs, self.problems = name, data, inputs, []
 
-    def __call__(self, first, cache_or_h_prev, *rest):
+    def __call__(self, *args, **kwargs):
+        # called by position or by keyword, as the cell function would be
+        names = ARGUMENTS[HELPER[self.name]]
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        bound = inspect.Signature([inspect.Parameter(n, kind) for n in names]).bind(
+            *args, **kwargs)
+        args = [bound.arguments[n] for n in names]
         if self.name == "rnn_forward":
-            return self._forward_step(first, cache_or_h_prev, *rest)
-        return self._backward_step(first, cache_or_h_prev)
+            return self._forward_step(*args)
+        return self._backward_step(*args)
 
     def _step_of(self, xt):
         """The time step whose input is xt."""

@@ -1,0 +1,156 @@
+"""The judge's client: runs inside the student's kernel as the module `_rnn_judge`.
+
+The grader (`judge.py`) puts this file's source into the kernel as a module of its own in
+`sys.modules`, so `%reset -f` and rebinding names in the notebook leave it working. It
+needs only the standard library and numpy (the kernel has no rnn_solutions). It decides
+nothing: it asks the judge for the inputs of the running cell's checks, runs the
+student's function on them and sends back what came out, as plain float64 arrays. The
+judge computes every verdict; a kernel that patches this module only loses its points.
+
+Wire format: length-prefixed JSON, the same as `judge.send` and `judge.recv`.
+"""
+
+import base64
+import contextlib
+import inspect
+import json
+import socket
+import struct
+import sys
+import warnings
+
+import numpy as np
+
+ADDRESS = None  # the judge's Unix socket, set by the grader when it installs this module
+
+
+# ---- wire format --------------------------------------------------------------------------
+
+def send(sock, obj):
+    """Send one JSON message, prefixed by its length."""
+    data = json.dumps(obj).encode()
+    sock.sendall(struct.pack(">I", len(data)) + data)
+
+
+def recv(sock):
+    """Receive one JSON message."""
+    return json.loads(_read(sock, struct.unpack(">I", _read(sock, 4))[0]))
+
+
+def _read(sock, size):
+    """Exactly `size` bytes."""
+    buf = b""
+    while len(buf) < size:
+        chunk = sock.recv(size - len(buf))
+        if not chunk:
+            raise ConnectionError("the grader closed the connection")
+        buf += chunk
+    return buf
+
+
+def encode(value):
+    """Plain JSON for arrays (float64 bytes), dicts, tuples, lists and numbers."""
+    try:
+        if isinstance(value, np.ndarray):
+            a = np.ascontiguousarray(np.array(value, dtype="<f8", subok=False))
+            return {"nd": base64.b64encode(a.tobytes()).decode(), "shape": list(a.shape)}
+        if type(value) is dict:
+            return {"dict": [[str(k), encode(v)] for k, v in value.items()]}
+        if type(value) in (tuple, list):
+            return {type(value).__name__: [encode(v) for v in value]}
+        if type(value) in (int, float) or isinstance(value, np.floating):
+            return {"float": float(value)}
+    except Exception:  # whatever cannot be read is sent as its type name
+        pass
+    return {"other": type(value).__name__}
+
+
+def decode(value):
+    """The inverse of encode."""
+    if "nd" in value:
+        raw = base64.b64decode(value["nd"])
+        return np.frombuffer(raw, dtype="<f8").reshape(value["shape"]).copy()
+    if "dict" in value:
+        return {k: decode(v) for k, v in value["dict"]}
+    if "tuple" in value:
+        return tuple(decode(v) for v in value["tuple"])
+    if "list" in value:
+        return [decode(v) for v in value["list"]]
+    return value["float"]
+
+
+# ---- the checks -----------------------------------------------------------------------------
+
+def bind(names, args, kwargs):
+    """The arguments of a call, by position or by keyword, in the order of `names`."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    signature = inspect.Signature([inspect.Parameter(n, kind) for n in names])
+    bound = signature.bind(*args, **kwargs)  # a TypeError like Python's for a bad call
+    return [bound.arguments[n] for n in names]
+
+
+class StandIn:
+    """The reference cell function, computed by the judge one step at a time."""
+
+    def __init__(self, sock, name, names):
+        self.sock, self.__name__, self.names = sock, name, names
+
+    def __call__(self, *args, **kwargs):
+        send(self.sock, {"op": "helper", "args": encode(bind(self.names, args, kwargs))})
+        reply = recv(self.sock)
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return decode(reply["output"])
+
+
+@contextlib.contextmanager
+def replaced(namespace, name, stand_in):
+    """`name` bound to `stand_in` in the function's globals, restored afterwards."""
+    if not name or not isinstance(namespace, dict):
+        yield
+        return
+    missing = object()
+    own = namespace.get(name, missing)
+    namespace[name] = stand_in
+    try:
+        yield
+    finally:
+        if own is missing:
+            namespace.pop(name, None)
+        else:
+            namespace[name] = own
+
+
+@contextlib.contextmanager
+def quiet():
+    """No warnings, and stderr to stdout (nbgrader scores a cell writing to stderr 0)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"), \
+            contextlib.redirect_stderr(sys.stdout):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def check(grade_id, fn):
+    """Run the hidden checks of the graded cell that is running; the judge decides."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(ADDRESS)
+        send(sock, {"op": "check", "grade_id": grade_id})
+        plan = recv(sock)
+        if "error" in plan:
+            raise AssertionError(plan["error"])
+        stand_in = StandIn(sock, plan["helper"], plan["helper_args"]) if plan["helper"] else None
+        for encoded in plan["cases"]:
+            args = decode(encoded)
+            try:
+                with replaced(getattr(fn, "__globals__", None), plan["helper"], stand_in), \
+                        quiet():
+                    out = fn(*args)
+            except Exception as exc:
+                send(sock, {"op": "raised", "error": f"{type(exc).__name__}: {exc}"})
+                continue
+            send(sock, {"op": "result", "output": encode(out), "args_after": encode(list(args))})
+        send(sock, {"op": "done"})
+        verdict = recv(sock)
+    if not verdict["passed"]:
+        raise AssertionError(verdict["message"])
+    print(verdict["message"])

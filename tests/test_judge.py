@@ -1,0 +1,195 @@
+"""The judge decides alone: it honours one check session per graded cell, answers any
+bytes calmly, and lends the reference cell function only to the sequence case it runs."""
+
+import socket
+import struct
+
+import numpy as np
+import pytest
+
+from rnn_solutions import grading, judge, rnn
+from rnn_solutions import kernel_client as client
+
+
+@pytest.fixture
+def court():
+    """A judge listening, and a way to connect to it as a kernel would."""
+    j = judge.Judge()
+    client.ADDRESS = j.address
+    yield j
+    j.close()
+
+
+def connect(j):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(j.address)
+    sock.settimeout(10)
+    return sock
+
+
+def reference_check(grade_id, fn):
+    """The kernel client's check, run here; returns its verdict line or raises."""
+    client.check(grade_id, fn)
+
+
+def test_a_correct_function_passes_inside_its_window(court):
+    """In its cell's window, the reference function's outputs earn a passing verdict."""
+    court.open("test_rnn_cell_forward_values")
+    reference_check("test_rnn_cell_forward_values", rnn.rnn_cell_forward)
+    court.end()
+    assert court.verdict("test_rnn_cell_forward_values")[0] is True
+    assert court.forgeries == []
+
+
+def test_keyword_calls_of_the_stand_in_are_accepted(court):
+    """A sequence function calling the cell function by keywords is judged like by position."""
+    def _forward(x, h0, parameters):
+        # rnn_cell_forward is the judge's stand-in, put in this module's globals by check
+        h_next, h, y, caches = h0, [], [], []
+        for t in range(x.shape[2]):
+            h_next, yt, cache = rnn_cell_forward(xt=x[:, :, t], h_prev=h_next,  # noqa: F821
+                                                 parameters=parameters)
+            h.append(h_next), y.append(yt), caches.append(cache)
+        return np.stack(h, axis=2), np.stack(y, axis=2), (caches, x)
+
+    court.open("test_rnn_forward_values")
+    reference_check("test_rnn_forward_values", _forward)
+    court.end()
+    assert court.verdict("test_rnn_forward_values")[0] is True
+
+
+@pytest.mark.parametrize("when", ["no window", "another cell's window"])
+def test_a_session_outside_its_window_is_refused_and_recorded(court, when):
+    """A check for a cell that is not running gets no verdict and is named a forgery."""
+    if when == "another cell's window":
+        court.open("test_rnn_forward_values")
+    with pytest.raises(AssertionError, match="refused"):
+        reference_check("test_rnn_cell_forward_values", rnn.rnn_cell_forward)
+    assert court.verdict("test_rnn_cell_forward_values") is None
+    assert len(court.forgeries) == 1
+
+
+def test_a_second_session_in_one_window_is_refused(court):
+    """Only the first check session of a window counts; a second is a forgery."""
+    court.open("test_rnn_cell_forward_values")
+    reference_check("test_rnn_cell_forward_values", rnn.rnn_cell_forward)
+    with pytest.raises(AssertionError, match="refused"):
+        reference_check("test_rnn_cell_forward_values", rnn.rnn_cell_forward)
+    assert "second check session" in court.forgeries[0]
+
+
+def test_verdicts_claimed_by_the_kernel_are_ignored(court):
+    """A kernel that says "passed" without sending outputs earns nothing."""
+    court.open("test_rnn_cell_forward_values")
+    with connect(court) as sock:
+        client.send(sock, {"op": "check", "grade_id": "test_rnn_cell_forward_values"})
+        client.recv(sock)
+        client.send(sock, {"passed": True, "message": "all good"})
+        assert "error" in client.recv(sock)
+    court.end()
+    assert court.verdict("test_rnn_cell_forward_values") is None
+    assert court.forgeries
+
+
+def test_cell_functions_get_no_stand_in(court):
+    """During a cell function's check, asking for the reference is refused (no oracle)."""
+    court.open("test_rnn_cell_forward_values")
+    with connect(court) as sock:
+        client.send(sock, {"op": "check", "grade_id": "test_rnn_cell_forward_values"})
+        plan = client.recv(sock)
+        assert plan["helper"] is None
+        args = client.decode(plan["cases"][0])
+        client.send(sock, {"op": "helper", "args": client.encode(args)})
+        assert "error" in client.recv(sock)
+    assert "sent 'helper'" in court.forgeries[0]
+
+
+def test_stand_in_answers_only_the_steps_of_the_running_case(court):
+    """The sequence check's stand-in refuses inputs that are not a step of its case."""
+    court.open("test_rnn_forward_values")
+    with connect(court) as sock:
+        client.send(sock, {"op": "check", "grade_id": "test_rnn_forward_values"})
+        plan = client.recv(sock)
+        x, h0, parameters = client.decode(plan["cases"][0])
+        step = [x[:, :, 1], h0, parameters]
+        client.send(sock, {"op": "helper", "args": client.encode(step)})
+        reply = client.recv(sock)
+        expected = rnn.rnn_cell_forward(*step)[0]
+        assert np.allclose(client.decode(reply["output"])[0], expected)
+        other = [x[:, :, 1] + 1, h0, parameters]
+        client.send(sock, {"op": "helper", "args": client.encode(other)})
+        assert "not x[:, :, t]" in client.recv(sock)["error"]
+
+
+def test_stand_in_refuses_past_its_budget(court):
+    """The stand-in answers at most CALLS_PER_STEP calls per time step of the case."""
+    court.open("test_rnn_forward_values")
+    with connect(court) as sock:
+        client.send(sock, {"op": "check", "grade_id": "test_rnn_forward_values"})
+        x, h0, parameters = client.decode(client.recv(sock)["cases"][0])
+        replies = []
+        for _ in range(judge.CALLS_PER_STEP * x.shape[2] + 1):
+            client.send(sock, {"op": "helper", "args": client.encode([x[:, :, 0], h0,
+                                                                     parameters])})
+            replies.append(client.recv(sock))
+    assert all("output" in r for r in replies[:-1])
+    assert "times per time step" in replies[-1]["error"]
+
+
+MALFORMED = {
+    "not an object": b"[1, 2, 3]",
+    "empty": b"",
+    "null": b"null",
+    "deeply nested": b"[" * 100000 + b"]" * 100000,
+    "not JSON": bytes([255, 254]),
+    "wrong types": b'{"op": "check", "grade_id": {"a": 1}}',
+}
+
+
+@pytest.mark.parametrize("data", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_messages_are_answered_calmly(court, data):
+    """Any bytes get an error reply or a closed connection, and the judge keeps serving."""
+    with connect(court) as sock:
+        sock.sendall(struct.pack(">I", len(data)) + data)
+        sock.recv(100)
+    court.open("test_rnn_cell_forward_structure")
+    reference_check("test_rnn_cell_forward_structure", rnn.rnn_cell_forward)
+    assert court.verdict("test_rnn_cell_forward_structure")[0] is True
+
+
+def test_malformed_arrays_inside_a_session_fail_the_case_not_the_judge(court):
+    """Arrays that do not decode are read as unreadable outputs, and the verdict fails."""
+    court.open("test_rnn_cell_forward_structure")
+    with connect(court) as sock:
+        client.send(sock, {"op": "check", "grade_id": "test_rnn_cell_forward_structure"})
+        plan = client.recv(sock)
+        for _ in plan["cases"]:
+            client.send(sock, {"op": "result", "output": {"nd": "!!", "shape": [-1]},
+                               "args_after": {"list": []}})
+        client.send(sock, {"op": "done"})
+        verdict = client.recv(sock)
+    assert verdict["passed"] is False
+    assert court.verdict("test_rnn_cell_forward_structure")[0] is False
+
+
+def test_oversized_message_is_refused(court):
+    """A length prefix past MAX_MESSAGE is refused without reading it."""
+    with connect(court) as sock:
+        sock.sendall(struct.pack(">I", judge.MAX_MESSAGE + 1))
+        assert b"refused" in sock.recv(100)
+
+
+def test_in_place_update_is_not_hinted_as_a_cache_order_mistake():
+    """An rnn_cell_forward writing h_next into h_prev is told so, not that its cache is
+    in another order."""
+    def in_place(xt, h_prev, parameters):
+        h_next, yt_pred, _ = rnn.rnn_cell_forward(xt, h_prev, parameters)
+        h_prev[...] = h_next
+        return h_prev, yt_pred, (h_prev, h_prev, xt, parameters)
+
+    case = grading.cases.example("rnn_cell_forward")
+    args = [a.copy() if isinstance(a, np.ndarray) else a for a in case.inputs.values()]
+    found = grading.problems("rnn_cell_forward", "values", case, in_place(*args), args,
+                             "example")
+    assert any("modified in place" in p for p in found)
+    assert not any("another order" in p for p in found)
