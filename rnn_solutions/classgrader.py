@@ -4,9 +4,13 @@
 process each time it is run. Here N worker processes each load nbgrader and the course
 configuration once, then autograde one student at a time through nbgrader's own API
 (`NbGraderAPI.autograde`), into the same gradebook, with the same preprocessors, so the
-scores are nbgrader's. Students already graded from their current submission are skipped
-(interrupt and run again to resume; `--force` regrades everyone), a submission that fails
-is reported and the others go on, and a progress line shows the ETA.
+scores are nbgrader's. A student counts as graded only when their completion record
+(`submissions.py`) matches their current submission: a run killed anywhere (while
+copying, executing, saving grades) is resumed by running the same command again, which
+grades exactly the students without one and says which of them an interrupted run had
+started. `--force` regrades everyone. A submission that fails is reported and the others
+go on; a progress line shows the ETA; the summary names the submissions that tried to
+forge their grades, and says loudly when kernels could not be sandboxed.
 
     rnn-grade autograde ASSIGNMENT [--jobs N] [--force] [--course DIR] [--dask SCHEDULER]
     rnn-grade report ASSIGNMENT [--course DIR]
@@ -21,7 +25,7 @@ import time
 import warnings
 from pathlib import Path
 
-from rnn_solutions import course as course_commands
+from rnn_solutions import judge, sandbox, submissions
 from rnn_solutions.report import write_report
 
 _api = None  # the worker's NbGraderAPI, made once per worker process
@@ -39,8 +43,7 @@ def _start_worker(root):
     # nbgrader's own SQLAlchemy usage warns on every submission; the scores are unaffected
     warnings.filterwarnings("ignore", message=".*not in session.*")
     os.chdir(root)
-    bin_dir = os.path.dirname(sys.executable)  # nbgrader calls alembic from PATH
-    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    submissions.tools_on_path()
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(root)
@@ -55,24 +58,39 @@ def _grade_at(root, assignment, student):
 
 
 def _grade(assignment, student, tries=2):
-    """Autograde one student in this worker; (student, success, error text).
+    """Autograde one student in this worker; (student, success, error text, log).
 
-    A kernel that fails to start (two kernels can race for a port) is tried again once.
+    The completion record is removed first and written last, once nbgrader has saved
+    every grade. A kernel that fails to start is tried again once.
     """
+    root = _api.coursedir.root
+    graded = submissions.digest(root, assignment, student)  # what this run grades
+    submissions.forget_completion(root, assignment, student)
     for _ in range(tries):
         result = _api.autograde(assignment, student, force=True, create=True)
         error = result.get("error") or ""
-        text = error + (result.get("log") or "")
-        if result.get("success") or not any(m in text for m in KERNEL_START_FAILURES):
+        log = result.get("log") or ""
+        if result.get("success") or not any(m in error + log for m in KERNEL_START_FAILURES):
             break
-    return student, bool(result.get("success")), error
+    success = bool(result.get("success")) and _all_grades_saved(assignment, student)
+    if success:
+        submissions.mark_complete(root, assignment, student, graded)
+    elif result.get("success"):
+        error = "nbgrader reported success, but the gradebook lacks some of the grades"
+    return student, success, error, log
 
 
-def up_to_date(root, assignment, student, notebook):
-    """Whether the student's autograded notebook is newer than their submission."""
-    submitted = root / "submitted" / student / assignment / notebook
-    autograded = root / "autograded" / student / assignment / notebook
-    return autograded.exists() and autograded.stat().st_mtime >= submitted.stat().st_mtime
+def _all_grades_saved(assignment, student):
+    """Whether the gradebook holds a grade for every grade cell of every notebook."""
+    from nbgrader.api import MissingEntry
+
+    with _api.gradebook as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return False
+        return all(len(nb.grades) == len(nb.notebook.grade_cells)
+                   for nb in submission.notebooks) and bool(submission.notebooks)
 
 
 def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None):
@@ -81,32 +99,72 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None):
     dask -- None: worker processes on this machine; "local": a Dask LocalCluster of `jobs`
     worker processes; any other string: the address of a running Dask scheduler, whose
     workers see the course directory at the same path (a shared filesystem).
+    CourseError when a precondition is missing (no release, no gradebook, ...).
     """
     root = Path(root).resolve()
-    notebook = f"{assignment}.ipynb"
-    required = course_commands.graded_cells(root)
-    failures, todo = {}, []
-    for student in course_commands.submissions(root):
-        path = root / "submitted" / student / assignment / notebook
-        problem = course_commands.check_submission(path, required)
-        if problem:
-            failures[student] = problem
-        elif force or not up_to_date(root, assignment, student, notebook):
+    problem = submissions.precondition(root, assignment)
+    if problem:
+        raise submissions.CourseError(problem)
+    submissions.require_gradebook_assignment(root, assignment)
+    required = submissions.graded_cells(root, assignment)
+    notebook = submissions.notebook_name(assignment)
+    everyone = submissions.students(root, assignment)
+    failures, todo, interrupted = {}, [], []
+    for student in everyone:
+        found = submissions.problem(root / "submitted" / student / assignment / notebook,
+                                    required)
+        if found:
+            failures[student] = found
+        elif force or not submissions.is_complete(root, assignment, student):
             todo.append(student)
-    skipped = len(course_commands.submissions(root)) - len(todo) - len(failures)
+            if submissions.was_started(root, assignment, student):
+                interrupted.append(student)
+    skipped = len(everyone) - len(todo) - len(failures)
     print(f"{len(todo)} to grade with {jobs} workers, {skipped} already graded, "
           f"{len(failures)} unreadable", file=out)
+    if interrupted:
+        print(f"regraded after an interrupted run: {', '.join(interrupted)}", file=out)
     progress = Progress(len(todo), out)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # workers side by side: no BLAS spinning
     results = _on_dask(root, assignment, todo, jobs, dask) if dask else \
         _on_processes(root, assignment, todo, jobs, out)
-    for student, success, error in results:
-        if not success:
-            failures[student] = "nbgrader could not grade it: " + _last_line(error)
-        progress.step(student)
-    for student, problem in sorted(failures.items()):
-        print(f"NOT GRADED {student}: {problem}", file=out)
+    (root / "autograded").mkdir(exist_ok=True)
+    with open(root / "autograded" / "autograde.log", "a") as log_file:
+        for student, success, error, log in results:
+            log_file.write(log)
+            if not success:
+                failures[student] = "nbgrader could not grade it: " + _last_line(error)
+                _forget_failed(root, assignment, student)
+            progress.step(student)
+    for student, found in sorted(failures.items()):
+        print(f"NOT GRADED {student}: {found}", file=out)
+    print(warnings_of(root, assignment), file=out, end="")
     return failures
+
+
+def warnings_of(root, assignment):
+    """Lines for the instructor: attempted forgeries, kernels that were not sandboxed."""
+    text = ""
+    records = judge.read_records(root, assignment)
+    for student, record in records.items():
+        if record["forgeries"]:
+            first = record["forgeries"][0]
+            text += (f"ATTEMPTED FORGERY {student}: the judge refused "
+                     f"{len(record['forgeries'])} requests from the notebook (first: {first})\n")
+    if not sandbox.available() or not all(r["sandboxed"] for r in records.values()):
+        text += f"WARNING: {sandbox.WARNING}\n"
+    return text
+
+
+def _forget_failed(root, assignment, student):
+    """Remove what a failed autograde left in the gradebook (a submission without grades)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(submissions.gradebook_url(root)) as gb:
+        try:
+            gb.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
 
 
 def _on_processes(root, assignment, todo, jobs, out):
@@ -181,10 +239,15 @@ def main(argv=None):
     report.add_argument("assignment")
     report.add_argument("--course", default=".", help="nbgrader course directory")
     args = parser.parse_args(argv)
-    if args.command == "autograde":
-        autograde(args.course, args.assignment, args.jobs, args.force, dask=args.dask)
-    else:
-        print(write_report(args.course, args.assignment))
+    submissions.tools_on_path()
+    try:
+        if args.command == "autograde":
+            autograde(args.course, args.assignment, args.jobs, args.force, dask=args.dask)
+        else:
+            submissions.require_gradebook_assignment(args.course, args.assignment)
+            print(write_report(args.course, args.assignment))
+    except submissions.CourseError as error:
+        sys.exit(f"rnn-grade: {error}")
 
 
 if __name__ == "__main__":

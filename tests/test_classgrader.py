@@ -49,7 +49,9 @@ def both(tmp_path_factory):
     """The same course graded by `nbgrader autograde` and by the class grader."""
     plain = make_course(tmp_path_factory.mktemp("plain"))
     parallel = make_course(tmp_path_factory.mktemp("parallel"))
-    course.grade(plain)
+    code, log = course.nbgrader(plain, "autograde", ASSIGNMENT, "--force",
+                                "--CourseDirectory.student_id_exclude=broken_json,lost_cells")
+    assert code == 0, log
     failures = classgrader.autograde(parallel, ASSIGNMENT, jobs=2, out=open(os.devnull, "w"))
     return plain, parallel, failures
 
@@ -122,8 +124,12 @@ def test_second_run_resumes_without_regrading(both):
     _, parallel, _ = both
     assert "0 to grade" in _run(parallel)
     submitted = parallel / "submitted" / "untouched" / ASSIGNMENT / NOTEBOOK
-    later = time.time() + 60  # resubmitted after it was graded
+    later = time.time() + 60  # touched, same content: nothing new to grade
     os.utime(submitted, (later, later))
+    assert "0 to grade" in _run(parallel)
+    nb = nbformat.read(submitted, as_version=4)
+    nb.metadata["resubmitted"] = True  # a resubmission
+    nbformat.write(nb, submitted)
     assert "1 to grade" in _run(parallel)
 
 

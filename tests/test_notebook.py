@@ -9,7 +9,7 @@ import pytest
 from conftest import KERNEL, ROOT, copy_course, grade_id
 from nbclient import NotebookClient
 
-from rnn_solutions import course, judge, rnn, samples
+from rnn_solutions import course, judge, rnn, samples, submissions
 from rnn_solutions.cases import EXERCISES
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
 
@@ -53,7 +53,7 @@ def test_samples_are_in_sync_with_release(tmp_path):
     """Rewriting the sample submissions from the committed release gives the committed ones."""
     fresh = copy_course(tmp_path, ("source", "release"))
     samples.write_samples(fresh)
-    for student in course.submissions(fresh):
+    for student in submissions.students(fresh, ASSIGNMENT):
         path = f"submitted/{student}/{ASSIGNMENT}/{NOTEBOOK}"
         assert (fresh / path).read_bytes() == (ROOT / path).read_bytes(), (
             f"{path} is stale: run `make release`")

@@ -1,0 +1,163 @@
+"""What there is to grade: the students' submissions, checked before nbgrader sees them,
+and the record that says a student's grading finished.
+
+A submission is graded only when its notebook is a readable notebook holding every graded
+cell of the release; the others are reported by name, with what to do. A student counts
+as graded only when a completion record, written after all of nbgrader's work for them
+(autograded notebook, every grade saved), matches their current submission: a run
+interrupted anywhere before that leaves no record, and the next run grades them again.
+"""
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+
+
+def notebook_name(assignment):
+    """The notebook of an assignment: ASSIGNMENT/ASSIGNMENT.ipynb."""
+    return f"{assignment}.ipynb"
+
+
+def graded_cells(root, assignment):
+    """grade_ids of the answer and test cells every submission must keep."""
+    nb = nbformat.read(Path(root) / "release" / assignment / notebook_name(assignment),
+                       as_version=4)
+    meta = (cell.metadata.get("nbgrader", {}) for cell in nb.cells)
+    return [m["grade_id"] for m in meta if m.get("solution") or m.get("grade")]
+
+
+def students(root, assignment):
+    """Student ids with a folder for the assignment under submitted/."""
+    return sorted(p.parent.name for p in (Path(root) / "submitted").glob(f"*/{assignment}")
+                  if p.is_dir())
+
+
+def problem(path, required):
+    """None if the notebook at `path` can be graded, else what is wrong, in words."""
+    name = path.name
+    if not path.exists():
+        return f"no {name} in the submission"
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"{name} is not valid JSON ({exc}); the file is damaged: ask the student to " \
+               "resubmit it"
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several types for a JSON file that is no notebook
+        return f"{name} is JSON but not a notebook ({type(exc).__name__}: {exc})"
+    present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+    missing = [grade_id for grade_id in required if grade_id not in present]
+    if missing:
+        return (f"{len(missing)} graded cells are missing ({', '.join(missing)}); they were "
+                "deleted or lost their metadata: ask the student to paste their answers "
+                "into a fresh copy of the release notebook")
+    return None
+
+
+def precondition(root, assignment):
+    """None if the course is ready to grade the assignment, else one line saying what to do."""
+    root = Path(root)
+    if not (root / "nbgrader_config.py").exists():
+        return f"{root} is not a course directory (no nbgrader_config.py): run from the course"
+    if not (root / "source" / assignment / notebook_name(assignment)).exists():
+        known = sorted(p.name for p in (root / "source").glob("*") if p.is_dir())
+        return (f"no assignment {assignment!r} in source/: the course has "
+                f"{', '.join(known) or 'none'}")
+    if not (root / "release" / assignment / notebook_name(assignment)).exists():
+        return f"{assignment} has no release yet: run `make release` first"
+    if not students(root, assignment):
+        return (f"no submissions of {assignment}: put each student's notebook in "
+                f"submitted/STUDENT/{assignment}/")
+    return None
+
+
+# ---- completion records -----------------------------------------------------------------------
+
+def _record(root, assignment, student):
+    return Path(root) / "autograded" / ".complete" / assignment / f"{student}.json"
+
+
+def digest(root, assignment, student):
+    """A hash of the student's submission: every name in it, every file's contents."""
+    folder = Path(root) / "submitted" / student / assignment
+    sha = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        sha.update(str(path.relative_to(folder)).encode() + b"\0")
+        if path.is_symlink():
+            sha.update(os.readlink(path).encode() + b"\0")
+        elif path.is_file():
+            sha.update(hashlib.sha256(path.read_bytes()).digest())
+    return sha.hexdigest()
+
+
+def is_complete(root, assignment, student):
+    """Whether the student's current submission was graded to the end."""
+    try:
+        record = json.loads(_record(root, assignment, student).read_text())
+    except (OSError, ValueError):
+        return False
+    return record.get("digest") == digest(root, assignment, student)
+
+
+def was_started(root, assignment, student):
+    """Whether a run began grading the student and stopped before the end."""
+    return (Path(root) / "autograded" / student / assignment).exists() and \
+        not _record(root, assignment, student).exists()
+
+
+def forget_completion(root, assignment, student):
+    """Remove the student's completion record (before grading them again)."""
+    _record(root, assignment, student).unlink(missing_ok=True)
+
+
+def mark_complete(root, assignment, student, submission_digest):
+    """Write the completion record, atomically, after all of the student's grading."""
+    path = _record(root, assignment, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"digest": submission_digest}))
+    os.replace(tmp, path)
+
+
+# ---- the course's tools and gradebook ------------------------------------------------------
+
+class CourseError(Exception):
+    """A precondition of grading is missing; the message says what to run."""
+
+
+def tools_on_path():
+    """Put this Python's scripts folder on PATH: nbgrader runs `alembic` from PATH, and the
+    commands must work when called by path, without an activated environment."""
+    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def gradebook_url(root):
+    """The gradebook nbgrader_config.py names (default: gradebook.db in the course)."""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(Path(root).resolve())
+    return coursedir.db_url
+
+
+def require_gradebook_assignment(root, assignment):
+    """CourseError unless the gradebook knows the assignment (nbgrader generate_assignment
+    adds it; `make clean` removes the gradebook)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    tools_on_path()
+    with Gradebook(gradebook_url(root)) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise CourseError(f"the gradebook has no assignment {assignment}: run "
+                              "`make release` first") from None

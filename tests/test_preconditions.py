@@ -1,0 +1,64 @@
+"""Every missing precondition of grading gets one line saying what to run, never a
+traceback, from both commands called by path without an activated environment."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import copy_course
+
+from rnn_solutions.samples import ASSIGNMENT
+
+COMMANDS = {
+    "rnn-grade": ["-m", "rnn_solutions.classgrader", "autograde"],
+    "course grade": ["-m", "rnn_solutions.course", "grade"],
+}
+
+
+def run(command, root, assignment=ASSIGNMENT):
+    """Run a command in the course by the interpreter's path; (exit code, output)."""
+    args = [sys.executable, *COMMANDS[command]]
+    args += [assignment, "--course", str(root)] if command == "rnn-grade" else [str(root)]
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PATH"] = "/usr/bin:/bin"  # no environment activated
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    return done.returncode, done.stdout + done.stderr
+
+
+def no_release(tmp_path):
+    return copy_course(tmp_path, ("source", "submitted", "nbgrader_config.py"))
+
+
+def no_gradebook(tmp_path):
+    """As after `make clean`: the release is there, the gradebook is not."""
+    return copy_course(tmp_path, ("source", "release", "submitted", "nbgrader_config.py"))
+
+
+def no_submissions(tmp_path):
+    return copy_course(tmp_path, ("source", "release", "nbgrader_config.py"))
+
+
+CASES = [
+    (no_release, "has no release yet: run `make release` first"),
+    (no_gradebook, "the gradebook has no assignment rnn_step_by_step: run `make release`"),
+    (no_submissions, "no submissions of rnn_step_by_step: put each student's notebook in"),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("make, line", CASES, ids=[c[0].__name__ for c in CASES])
+def test_missing_precondition_gets_one_clear_line(tmp_path, command, make, line):
+    """The command exits with an error that says what to run, and no traceback."""
+    code, output = run(command, make(tmp_path))
+    assert code != 0
+    assert line in output
+    assert "Traceback" not in output
+
+
+def test_unknown_assignment_is_named_with_the_known_ones(tmp_path):
+    """rnn-grade on an assignment the course lacks lists the ones it has."""
+    code, output = run("rnn-grade", no_gradebook(tmp_path), assignment="lstm")
+    assert code != 0
+    assert "no assignment 'lstm' in source/: the course has rnn_step_by_step" in output
+    assert "Traceback" not in output
