@@ -165,7 +165,7 @@ class Window:
 class Judge:
     """Serves case inputs and reference stand-ins to one notebook's kernel; keeps verdicts.
 
-    The preprocessor calls `open(grade_id)` before a graded test cell and `close()` after
+    The preprocessor calls `open(grade_id)` before a graded test cell and `end()` after
     it; the kernel's check sessions are honoured only inside those windows.
     """
 
@@ -244,7 +244,7 @@ class Judge:
             send(conn, {"error": "the grader refused this request"})
 
     def _claim(self, request):
-        """The window a check request may run in; Forgery if it may not run at all."""
+        """The window a check request may run in; ForgeryError if it may not run at all."""
         if request.get("op") != "check":
             raise ForgeryError(f"sent {str(request.get('op'))[:40]!r} before asking for a check")
         grade_id = str(request.get("grade_id"))[:80]
