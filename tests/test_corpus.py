@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT, copy_course
 from corpus import CORPUS
 
-from rnn_solutions import course, judge
+from rnn_solutions import classgrader, course, judge
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK, fill_answers, master_answers
 
 FULL = {"rnn_cell_forward": 5, "rnn_forward": 5, "rnn_cell_backward": 6, "rnn_backward": 6}
@@ -84,6 +84,16 @@ def test_attempted_forgeries_are_recorded_for_the_instructor(graded):
 
 
 @pytest.mark.slow
+def test_summary_names_the_submissions_that_tried_to_forge(graded):
+    """The instructor's summary has one ATTEMPTED FORGERY line per such submission, and no
+    sandbox warning."""
+    lines = classgrader.warnings_of(graded, ASSIGNMENT).splitlines()
+    assert sorted(line.split(":")[0] for line in lines) == [
+        f"ATTEMPTED FORGERY {name}" for name in ("asks_the_judge_for_answers",
+                                                 "forged_verdicts", "malformed_socket_traffic")]
+
+
+@pytest.mark.slow
 def test_every_kernel_ran_in_the_sandbox(graded):
     """Every entry was executed by a sandboxed kernel (the attacks on the course rely on it)."""
     records = judge.read_records(graded, ASSIGNMENT)
@@ -99,13 +109,14 @@ def test_the_judge_never_raised(graded):
 
 
 @pytest.mark.slow
-def test_attacks_on_the_course_succeed_without_the_sandbox(tmp_path):
+def test_attacks_on_the_course_succeed_without_the_sandbox(tmp_path, capsys):
     """Unsandboxed, the corpus's attacks on the course directory do steal full marks: they
     are real attacks, and the sandbox is what stops them."""
     attacks = [e for e in CORPUS if e.name in ("runs_the_master_notebook",
                                                "writes_the_gradebook")]
     root = corpus_course(tmp_path, attacks, "c.JudgedExecute.sandbox = False\n")
     course.grade(root)
+    assert "WARNING: grading kernels were NOT sandboxed" in capsys.readouterr().out
     deadline = time.monotonic() + 30  # the gradebook writer's process outlives its kernel
     while time.monotonic() < deadline and course.scores(root) != {
             e.name: FULL for e in attacks}:
