@@ -32,6 +32,7 @@ or executed by the instructor's process.
 import base64
 import contextlib
 import copy
+import io
 import json
 import os
 import re
@@ -49,6 +50,7 @@ from traitlets import Bool
 
 from rnn_solutions import grading, rnn, sandbox
 from rnn_solutions import student as s
+from rnn_solutions.kernel_client import encode, read_exactly, send
 
 CLIENT = "_rnn_judge"
 GRADE_ID = re.compile(r"^test_(?P<name>rnn_\w+?)_(?P<part>structure|values)$")
@@ -56,26 +58,20 @@ MAX_MESSAGE = 64 * 1024 * 1024
 CALLS_PER_STEP = 2  # a sequence function may call the cell function twice per step
 
 
-# ---- wire format (the kernel's side is kernel_client.py) -----------------------------------
-
-def send(sock, obj):
-    """Send one JSON message, prefixed by its length."""
-    data = json.dumps(obj).encode()
-    sock.sendall(struct.pack(">I", len(data)) + data)
-
+# ---- wire format: kernel_client.py's, with a reader that trusts nothing -------------------
 
 def recv(sock):
     """Receive one JSON object; None when the peer closed the connection.
 
     ValueError for anything that is not a JSON object of at most MAX_MESSAGE bytes.
     """
-    head = _read(sock, 4)
+    head = read_exactly(sock, 4)
     if head is None:
         return None
     size = struct.unpack(">I", head)[0]
     if size > MAX_MESSAGE:
         raise ValueError("message too large")
-    data = _read(sock, size)
+    data = read_exactly(sock, size)
     if data is None:
         return None
     try:
@@ -85,30 +81,6 @@ def recv(sock):
     if not isinstance(message, dict):
         raise ValueError("message is not a JSON object")
     return message
-
-
-def _read(sock, size):
-    """Exactly `size` bytes, or None at end of stream."""
-    chunks, got = [], 0
-    while got < size:
-        chunk = sock.recv(min(size - got, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def encode(value):
-    """Plain JSON for arrays (as float64 bytes), dicts, tuples, lists and numbers."""
-    if isinstance(value, np.ndarray):
-        a = np.ascontiguousarray(value, dtype="<f8")
-        return {"nd": base64.b64encode(a.tobytes()).decode(), "shape": list(a.shape)}
-    if isinstance(value, dict):
-        return {"dict": [[str(k), encode(v)] for k, v in value.items()]}
-    if isinstance(value, (tuple, list)):
-        return {type(value).__name__: [encode(v) for v in value]}
-    return {"float": float(value)}
 
 
 class Opaque:
@@ -376,15 +348,35 @@ del _resource, _soft
 '''
 
 
-def install_client(address):
-    """Code that installs kernel_client.py in the kernel as the module _rnn_judge."""
+def client_module(address):
+    """Code that makes kernel_client.py a module of its own, named _rnn_judge, talking to
+    the judge at `address`; the result is bound to the name `_m`."""
     source = (Path(__file__).with_name("kernel_client.py")).read_text()
-    return (f"import sys as _sys, types as _types\n"
+    return (f"import types as _types\n"
             f"_m = _types.ModuleType({CLIENT!r})\n"
             f"exec(compile({source!r}, {CLIENT!r}, 'exec'), _m.__dict__)\n"
-            f"_m.ADDRESS = {address!r}\n"
-            f"_sys.modules[{CLIENT!r}] = _m\n"
-            f"del _sys, _types, _m\n")
+            f"_m.ADDRESS = {address!r}\n")
+
+
+def install_client(address):
+    """Code that installs the client in the kernel's sys.modules (it survives %reset -f)."""
+    return (client_module(address) + f"import sys as _sys\n_sys.modules[{CLIENT!r}] = _m\n"
+            "del _sys, _types, _m\n")
+
+
+def check_here(grade_id, fn):
+    """The hidden checks of one graded cell on `fn`, run in this process exactly as in a
+    grading kernel: a judge, its window open, and the kernel client. AssertionError with the
+    judge's message if they fail."""
+    court = Judge()
+    namespace = {}
+    exec(client_module(court.address), namespace)
+    try:
+        court.open(grade_id)
+        with contextlib.redirect_stdout(io.StringIO()):
+            namespace["_m"].check(grade_id, fn)
+    finally:
+        court.close()
 
 
 class JudgedExecute(Execute):
@@ -486,10 +478,14 @@ def mark(cell, ename, message):
 
 
 def judged_grade_id(cell):
-    """The grade_id of a graded test cell whose hidden checks the judge runs, or None."""
+    """The grade_id of a graded test cell whose hidden checks call the judge, or None.
+
+    In autograde nbgrader has restored every test cell's source from the master, so the
+    student cannot add or remove the call; a release notebook has no hidden checks."""
     meta = cell.metadata.get("nbgrader", {})
     if (cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
-            and GRADE_ID.match(str(meta.get("grade_id", "")))):
+            and GRADE_ID.match(str(meta.get("grade_id", "")))
+            and f"{CLIENT}.check(" in cell.source):
         return meta["grade_id"]
     return None
 
@@ -519,8 +515,11 @@ def apply_verdicts(nb, judge, timeout):
         mark(cell, "HiddenChecksFailed", message)
 
 
-def execute(nb, path, kernel_name="rnn-step-by-step", timeout=30):
-    """Run a notebook in `path` as autograde does, the judge included; return it executed."""
+def execute(nb, path, kernel_name, timeout):
+    """Run a notebook in `path` as autograde does, the judge included; return it executed.
+
+    kernel_name, timeout -- as the course's nbgrader_config.py says
+    (`submissions.execution(course)`)."""
     JudgedExecute(kernel_name=kernel_name, timeout=timeout).preprocess(
         nb, {"metadata": {"path": str(path)}})
     return nb

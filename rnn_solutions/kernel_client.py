@@ -7,7 +7,8 @@ nothing: it asks the judge for the inputs of the running cell's checks, runs the
 student's function on them and sends back what came out, as plain float64 arrays. The
 judge computes every verdict; a kernel that patches this module only loses its points.
 
-Wire format: length-prefixed JSON, the same as `judge.send` and `judge.recv`.
+Wire format: length-prefixed JSON. The judge sends with `send` and `encode` from here, and
+reads with its own `recv` and `decode`, which trust nothing.
 """
 
 import base64
@@ -34,18 +35,23 @@ def send(sock, obj):
 
 def recv(sock):
     """Receive one JSON message."""
-    return json.loads(_read(sock, struct.unpack(">I", _read(sock, 4))[0]))
+    head = read_exactly(sock, 4)
+    data = None if head is None else read_exactly(sock, struct.unpack(">I", head)[0])
+    if data is None:
+        raise ConnectionError("the grader closed the connection")
+    return json.loads(data)
 
 
-def _read(sock, size):
-    """Exactly `size` bytes."""
-    buf = b""
-    while len(buf) < size:
-        chunk = sock.recv(size - len(buf))
+def read_exactly(sock, size):
+    """Exactly `size` bytes, or None at end of stream."""
+    chunks, got = [], 0
+    while got < size:
+        chunk = sock.recv(min(size - got, 1 << 20))
         if not chunk:
-            raise ConnectionError("the grader closed the connection")
-        buf += chunk
-    return buf
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def encode(value):

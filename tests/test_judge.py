@@ -4,6 +4,7 @@ bytes calmly, and lends the reference cell function only to the sequence case it
 import socket
 import struct
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -193,3 +194,120 @@ def test_in_place_update_is_not_hinted_as_a_cache_order_mistake():
                              "example")
     assert any("modified in place" in p for p in found)
     assert not any("another order" in p for p in found)
+
+
+# ---- the wire format --------------------------------------------------------------------------
+
+VALUES = {
+    "array": np.arange(6.0).reshape(2, 3),
+    "empty array": np.zeros((0, 4)),
+    "number": 2.5,
+    "nested": {"h": [np.ones((2, 1)), (np.eye(2), 3.0)], "b": {"c": np.array([1.0, -2.0])}},
+}
+
+
+def same(a, b):
+    """Equal values of the same kinds, arrays compared exactly."""
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("value", VALUES.values(), ids=VALUES.keys())
+def test_what_the_kernel_sends_the_judge_reads_back(value):
+    """The client's encoding decodes, on the judge's side, to the same values and kinds."""
+    assert same(judge.decode(client.encode(value)), value)
+
+
+@pytest.mark.parametrize("value", VALUES.values(), ids=VALUES.keys())
+def test_what_the_judge_sends_the_kernel_reads_back(value):
+    """The judge's encoding decodes, in the kernel, to the same values and kinds."""
+    assert same(client.decode(judge.encode(value)), value)
+
+
+@pytest.mark.parametrize("message", [
+    {"other": "str"}, {"nd": "AAAA", "shape": [3]}, {"nd": "!!", "shape": [1]},
+    {"nd": "", "shape": [-1, 0]}, "text", {"a": 1, "b": 2, "c": 3}, {"float": "x"},
+], ids=["other type", "short buffer", "bad base64", "negative shape", "not a dict",
+        "too many keys", "not a number"])
+def test_unreadable_values_decode_to_opaque(message):
+    """Whatever the kernel sends that is no array, dict, list or number becomes Opaque."""
+    assert isinstance(judge.decode(message), judge.Opaque)
+
+
+# ---- verdicts applied to the notebook ----------------------------------------------------------
+
+def graded_cell(grade_id, outputs=()):
+    """A graded test cell with the given outputs."""
+    cell = nbformat.v4.new_code_cell(f"_rnn_judge.check({grade_id!r}, fn)", outputs=list(outputs))
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": grade_id,
+                                 "points": 2}
+    return cell
+
+
+class FixedVerdicts:
+    """A stand-in for the judge with verdicts already decided."""
+
+    def __init__(self, verdicts):
+        self.verdicts = verdicts
+
+    def verdict(self, grade_id):
+        return self.verdicts.get(grade_id)
+
+
+def applied(cell, verdict=None):
+    """The cell after apply_verdicts, with `verdict` for its grade id."""
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    verdicts = {} if verdict is None else {cell.metadata["nbgrader"]["grade_id"]: verdict}
+    judge.apply_verdicts(nb, FixedVerdicts(verdicts), timeout=30)
+    return nb.cells[0]
+
+
+def test_passing_cell_keeps_its_outputs_and_stderr_becomes_stdout():
+    """A passing verdict leaves the cell as it ran, its stderr moved to stdout."""
+    stream = nbformat.v4.new_output("stream", name="stderr", text="a warning\n")
+    cell = applied(graded_cell("test_rnn_forward_values", [stream]), (True, "passed"))
+    assert [o.output_type for o in cell.outputs] == ["stream"]
+    assert cell.outputs[0].name == "stdout"
+
+
+def test_failing_verdict_puts_the_judges_message_first():
+    """A failing verdict becomes the cell's first output, an error, whatever it printed."""
+    printed = nbformat.v4.new_output("stream", name="stdout", text="all good!\n")
+    cell = applied(graded_cell("test_rnn_forward_values", [printed]), (False, "h is wrong"))
+    assert cell.outputs[0].output_type == "error"
+    assert cell.outputs[0].evalue == "h is wrong"
+
+
+def test_cell_without_verdict_fails_saying_the_checks_did_not_run():
+    """No verdict (the cell stopped early, or its window saw no honest session) fails it."""
+    cell = applied(graded_cell("test_rnn_forward_values"))
+    assert cell.outputs[0].ename == "HiddenChecksFailed"
+    assert "did not run" in cell.outputs[0].evalue
+
+
+def test_timed_out_cell_says_it_timed_out():
+    """A cell interrupted by the timeout says so, with the timeout."""
+    timeout = nbformat.v4.new_output("error", ename="CellTimeoutError", evalue="",
+                                     traceback=[])
+    cell = applied(graded_cell("test_rnn_forward_values", [timeout]))
+    assert "timed out: the cell did not finish within 30 s" in cell.outputs[0].evalue
+
+
+def test_cell_that_killed_its_kernel_keeps_its_own_reason():
+    """A cell already marked KernelDied is left with that reason alone."""
+    died = nbformat.v4.new_output("error", ename="KernelDied", evalue="died", traceback=[])
+    cell = applied(graded_cell("test_rnn_forward_values", [died]))
+    assert [o.ename for o in cell.outputs] == ["KernelDied"]
+
+
+def test_ungraded_cells_are_left_alone():
+    """Cells that are not graded test cells get no verdict applied."""
+    cell = nbformat.v4.new_code_cell("print(1)")
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    judge.apply_verdicts(nb, FixedVerdicts({}), timeout=30)
+    assert nb.cells[0].outputs == []
