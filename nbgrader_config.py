@@ -46,3 +46,10 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadataOnce,
 ]
+
+# `nbgrader validate` (and the formgrader's Validate button) runs the same judged execution,
+# so a master notebook's hidden checks are judged as autograde judges them. nbgrader does
+# not make the validator's preprocessors configurable: its class default is replaced here.
+from nbgrader.validator import Validator  # noqa: E402
+
+Validator.preprocessors.default_value = [CheckCellMetadataOnce, ClearOutput, JudgedExecute]

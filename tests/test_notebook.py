@@ -6,10 +6,10 @@ import re
 
 import nbformat
 import pytest
-from conftest import KERNEL, ROOT, copy_course, grade_id
+from conftest import KERNEL, ROOT, copy_course, execute, grade_id
 from nbclient import NotebookClient
 
-from rnn_solutions import course, judge, rnn, samples, submissions
+from rnn_solutions import course, rnn, samples, submissions
 from rnn_solutions.cases import EXERCISES
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
 
@@ -36,6 +36,7 @@ def test_expected_output_is_what_the_reference_prints(master, example):
         f"notebook shows:\n{shown}\nreference prints:\n{printed.getvalue()}")
 
 
+@pytest.mark.slow
 def test_release_is_in_sync_with_source(tmp_path):
     """Regenerating release/ from source/ with nbgrader gives the committed files."""
     fresh = copy_course(tmp_path, ("source", "nbgrader_config.py"))
@@ -95,18 +96,21 @@ def errors(nb):
             for o in c.get("outputs", []) if o.output_type == "error"]
 
 
+@pytest.mark.slow
 def test_master_notebook_runs_without_errors(master):
     """The master notebook, run as autograde runs it, raises nothing: every check passes."""
-    nb = judge.execute(nbformat.from_dict(master), ROOT / "source" / ASSIGNMENT)
+    nb = execute(nbformat.from_dict(master), ROOT / "source" / ASSIGNMENT)
     assert errors(nb) == []
 
 
+@pytest.mark.slow
 def test_grading_kernel_cannot_import_the_reference(release_nb):
     """The kernel submissions run in is the students' environment: no rnn_solutions there."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import rnn_solutions")])
     assert errors(run_notebook(nb, ROOT / "release" / ASSIGNMENT)) == [(0, "ModuleNotFoundError")]
 
 
+@pytest.mark.slow
 def test_release_fails_only_with_not_implemented(release_nb):
     """In the students' environment, every error of the untouched release is NotImplementedError."""
     nb = run_notebook(release_nb, ROOT / "release" / ASSIGNMENT)
@@ -124,3 +128,12 @@ def test_figures_are_local_files_that_exist(master):
         assert "://" not in image, f"remote image {image}"
         for folder in ("source", "release"):
             assert (ROOT / folder / ASSIGNMENT / image).is_file(), f"{folder}: {image} missing"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted((ROOT / "source").glob("*/*.ipynb")),
+                         ids=lambda p: p.parent.name)
+def test_nbgrader_validate_passes_on_every_master(path):
+    """`nbgrader validate` on a master notebook judges its hidden checks and passes."""
+    code, log = course.nbgrader(ROOT, "validate", str(path))
+    assert code == 0 and "Success! Your notebook passes all the tests." in log, log
