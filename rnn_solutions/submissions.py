@@ -138,15 +138,26 @@ def tools_on_path():
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+def course_config(root):
+    """The course's nbgrader_config.py, loaded as nbgrader loads it."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
 def gradebook_url(root):
     """The gradebook nbgrader_config.py names (default: gradebook.db in the course)."""
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    coursedir = CourseDirectory(config=config)
+    coursedir = CourseDirectory(config=course_config(root))
     coursedir.root = str(Path(root).resolve())
     return coursedir.db_url
+
+
+def execution(root):
+    """(kernel name, cell timeout in seconds) that nbgrader_config.py grades with."""
+    execute = course_config(root).ExecutePreprocessor
+    return execute.kernel_name, execute.timeout
 
 
 def require_gradebook_assignment(root, assignment):

@@ -20,11 +20,11 @@ from itertools import cycle, islice
 from pathlib import Path
 
 import nbformat
-from conftest import ROOT, copy_course
+from conftest import ROOT, copy_course, execute
 from corpus import CORPUS
 from test_corpus import answers_of
 
-from rnn_solutions import classgrader, course, judge
+from rnn_solutions import classgrader, course
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK, fill_answers, master_answers
 
 
@@ -56,7 +56,7 @@ def floor(runs=5):
     folder = ROOT / "source" / ASSIGNMENT
     nb = nbformat.read(folder / NOTEBOOK, as_version=4)
     return statistics.median(
-        timed(lambda: judge.execute(nbformat.from_dict(nb), folder)) for _ in range(runs))
+        timed(lambda: execute(nbformat.from_dict(nb), folder)) for _ in range(runs))
 
 
 CORES = os.cpu_count() or 1

@@ -6,10 +6,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from rnn_solutions import judge, submissions
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
 
 ROOT = Path(__file__).resolve().parents[1]
-KERNEL = "rnn-step-by-step"
+KERNEL, TIMEOUT = submissions.execution(ROOT)  # as nbgrader_config.py says
+
+
+def execute(nb, path, timeout=TIMEOUT):
+    """Run a notebook in `path` as autograde does, the judge included."""
+    return judge.execute(nb, path, KERNEL, timeout)
 
 
 def copy_course(dest, parts=("source", "release", "submitted", "nbgrader_config.py")):

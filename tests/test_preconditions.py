@@ -46,6 +46,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("make, line", CASES, ids=[c[0].__name__ for c in CASES])
 def test_missing_precondition_gets_one_clear_line(tmp_path, command, make, line):
@@ -56,6 +57,7 @@ def test_missing_precondition_gets_one_clear_line(tmp_path, command, make, line)
     assert "Traceback" not in output
 
 
+@pytest.mark.slow
 def test_unknown_assignment_is_named_with_the_known_ones(tmp_path):
     """rnn-grade on an assignment the course lacks lists the ones it has."""
     code, output = run("rnn-grade", no_gradebook(tmp_path), assignment="lstm")

@@ -3,8 +3,9 @@ students' environment, never the course directory, the network or the instructor
 
 import nbformat
 import pytest
+from conftest import execute
 
-from rnn_solutions import judge, sandbox
+from rnn_solutions import sandbox
 
 PROBE = '''import os, socket
 from pathlib import Path
@@ -33,22 +34,25 @@ def probed(tmp_path):
     folder.mkdir(parents=True)
     (folder / "rnn_utils.py").write_text("# the notebook's helpers\n")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
-    nb = judge.execute(nb, folder, timeout=20)
+    nb = execute(nb, folder)
     return "".join(o.get("text", "") for o in nb.cells[0].outputs), folder
 
 
+@pytest.mark.slow
 def test_kernel_sees_its_notebook_folder(probed):
     """The kernel's working directory holds the notebook's files."""
     text, _ = probed
     assert "files: ['rnn_utils.py']" in text
 
 
+@pytest.mark.slow
 def test_kernel_cannot_see_the_course(probed):
     """No folder above the notebook's shows the gradebook."""
     text, _ = probed
     assert "course: []" in text
 
 
+@pytest.mark.slow
 def test_kernel_writes_to_a_copy(probed):
     """A file the kernel writes does not reach the autograded folder."""
     text, folder = probed
@@ -56,6 +60,7 @@ def test_kernel_writes_to_a_copy(probed):
     assert not (folder / "written.txt").exists()
 
 
+@pytest.mark.slow
 def test_kernel_has_no_network(probed):
     """The kernel cannot open a connection, even to this machine."""
     text, _ = probed

@@ -11,10 +11,10 @@ import matplotlib
 import nbformat
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, execute
 from nbconvert import HTMLExporter
 
-from rnn_solutions import judge, rnn
+from rnn_solutions import rnn
 from rnn_solutions.mistakes import MISTAKES
 from rnn_solutions.samples import ASSIGNMENT, seed_student
 from rnn_solutions.student_files import write_student_files
@@ -199,10 +199,11 @@ def test_plot_has_log_scale_labels_and_one_line_per_scale(utils):
     assert len(ax.get_lines()) == 3
 
 
+@pytest.mark.slow
 def test_executed_master_notebook_html_shows_every_image(tmp_path):
     """The executed master notebook, as HTML, references only images that resolve."""
     folder = ROOT / "source" / ASSIGNMENT
-    nb = judge.execute(nbformat.read(folder / f"{ASSIGNMENT}.ipynb", as_version=4), folder)
+    nb = execute(nbformat.read(folder / f"{ASSIGNMENT}.ipynb", as_version=4), folder)
     html, _ = HTMLExporter().from_notebook_node(nb)
     sources = re.findall(r'<img[^>]*src="([^"]+)"', html)
     assert len(sources) >= 4  # three diagrams and the gradient-norm plot
