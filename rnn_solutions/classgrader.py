@@ -29,8 +29,7 @@ from rnn_solutions import judge, sandbox, submissions
 from rnn_solutions.report import write_report
 
 _api = None  # the worker's NbGraderAPI, made once per worker process
-KERNEL_START_FAILURES = ("Address already in use", "Kernel died before replying",
-                         "Kernel didn't respond")
+KERNEL_START_FAILURES = ("Kernel died before replying", "Kernel didn't respond")
 
 
 def _start_worker(root):
@@ -81,7 +80,8 @@ def _grade(assignment, student, tries=2):
 
 
 def _all_grades_saved(assignment, student):
-    """Whether the gradebook holds a grade for every grade cell of every notebook."""
+    """Whether the gradebook holds a score for every autograded cell of the submission
+    (nbgrader creates the grade rows empty when it starts, and fills them at the end)."""
     from nbgrader.api import MissingEntry
 
     with _api.gradebook as gb:
@@ -89,8 +89,9 @@ def _all_grades_saved(assignment, student):
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
             return False
-        return all(len(nb.grades) == len(nb.notebook.grade_cells)
-                   for nb in submission.notebooks) and bool(submission.notebooks)
+        grades = [g for nb in submission.notebooks for g in nb.grades]
+        return bool(grades) and all(g.auto_score is not None
+                                    for g in grades if not g.needs_manual_grade)
 
 
 def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None):
@@ -109,13 +110,15 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None):
     required = submissions.graded_cells(root, assignment)
     notebook = submissions.notebook_name(assignment)
     everyone = submissions.students(root, assignment)
+    in_gradebook = _graded_students(root, assignment)
     failures, todo, interrupted = {}, [], []
     for student in everyone:
         found = submissions.problem(root / "submitted" / student / assignment / notebook,
                                     required)
         if found:
             failures[student] = found
-        elif force or not submissions.is_complete(root, assignment, student):
+        elif force or student not in in_gradebook or \
+                not submissions.is_complete(root, assignment, student):
             todo.append(student)
             if submissions.was_started(root, assignment, student):
                 interrupted.append(student)
@@ -156,10 +159,20 @@ def warnings_of(root, assignment):
     return text
 
 
+def _graded_students(root, assignment):
+    """Students with a submission of the assignment in the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(submissions.gradebook_url(root)) as gb:
+        return {s.student.id for s in gb.find_assignment(assignment).submissions}
+
+
 def _forget_failed(root, assignment, student):
-    """Remove what a failed autograde left in the gradebook (a submission without grades)."""
+    """Remove what a failed autograde left: a submission without grades in the gradebook,
+    and a completion record another try of the same student may have written."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    submissions.forget_completion(root, assignment, student)
     with Gradebook(submissions.gradebook_url(root)) as gb:
         try:
             gb.remove_submission(assignment, student)
@@ -168,14 +181,16 @@ def _forget_failed(root, assignment, student):
 
 
 def _on_processes(root, assignment, todo, jobs, out):
-    """Grade on local worker processes; yield (student, success, error) as they finish."""
+    """Grade on local worker processes; yield (student, success, error, log) as they finish.
+
+    A worker that dies costs the students it had, reported as not graded, not the run."""
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                      initargs=(root,)) as pool:
-        running = [pool.submit(_grade, assignment, student) for student in todo]
+        running = {pool.submit(_grade, assignment, student): student for student in todo}
         try:
             for done in futures.as_completed(running):
-                yield done.result()
+                yield _result(done, running[done])
         except KeyboardInterrupt:
             pool.shutdown(wait=False, cancel_futures=True)
             print("\ninterrupted: run again to grade the rest", file=out)
@@ -183,7 +198,7 @@ def _on_processes(root, assignment, todo, jobs, out):
 
 
 def _on_dask(root, assignment, todo, jobs, address):
-    """Grade on Dask workers; yield (student, success, error) as they finish."""
+    """Grade on Dask workers; yield (student, success, error, log) as they finish."""
     from distributed import Client, LocalCluster, as_completed
 
     if address == "local":
@@ -192,12 +207,21 @@ def _on_dask(root, assignment, todo, jobs, address):
     else:
         cluster = address
     with Client(cluster) as client:
-        running = [client.submit(_grade_at, str(root), assignment, student, pure=False)
-                   for student in todo]
+        running = {client.submit(_grade_at, str(root), assignment, student, pure=False):
+                   student for student in todo}
         for done in as_completed(running):
-            yield done.result()
+            yield _result(done, running[done])
     if address == "local":
         cluster.close()
+
+
+def _result(done, student):
+    """A finished task's (student, success, error, log); a task that raised (its worker
+    died, say) is a failure with the exception as its error."""
+    try:
+        return done.result()
+    except Exception as exc:
+        return student, False, f"the grading worker failed ({type(exc).__name__}: {exc})", ""
 
 
 def _last_line(text):
@@ -248,6 +272,8 @@ def main(argv=None):
             print(write_report(args.course, args.assignment))
     except submissions.CourseError as error:
         sys.exit(f"rnn-grade: {error}")
+    except KeyboardInterrupt:
+        sys.exit("rnn-grade: interrupted; run the same command again to grade the rest")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ as graded only when a completion record, written after all of nbgrader's work fo
 interrupted anywhere before that leaves no record, and the next run grades them again.
 """
 
+import functools
 import hashlib
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -39,6 +41,10 @@ def students(root, assignment):
 def problem(path, required):
     """None if the notebook at `path` can be graded, else what is wrong, in words."""
     name = path.name
+    odd = odd_files(path.parent)
+    if odd:
+        return (f"the submission holds {', '.join(odd[:3])}, which is not a plain file or "
+                "folder (a link, say): ask the student to submit the files themselves")
     if not path.exists():
         return f"no {name} in the submission"
     try:
@@ -57,6 +63,20 @@ def problem(path, required):
                 "deleted or lost their metadata: ask the student to paste their answers "
                 "into a fresh copy of the release notebook")
     return None
+
+
+def odd_files(folder):
+    """Names of what the submission folder holds besides plain files and folders.
+
+    nbgrader copies a submission following its links, so a link to the master notebook,
+    the reference or the gradebook would be graded, or shown to the student, as theirs."""
+    odd = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            mode = os.lstat(os.path.join(dirpath, name)).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                odd.append(os.path.relpath(os.path.join(dirpath, name), folder))
+    return sorted(odd)
 
 
 def precondition(root, assignment):
@@ -88,20 +108,35 @@ def digest(root, assignment, student):
     sha = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
         sha.update(str(path.relative_to(folder)).encode() + b"\0")
-        if path.is_symlink():
-            sha.update(os.readlink(path).encode() + b"\0")
-        elif path.is_file():
+        if path.is_file() and not path.is_symlink():
             sha.update(hashlib.sha256(path.read_bytes()).digest())
+    sha.update(grader_fingerprint(str(root), assignment).encode())
+    return sha.hexdigest()
+
+
+@functools.lru_cache
+def grader_fingerprint(root, assignment):
+    """A hash of what decides the grades besides the submission: the assignment's source
+    folder, nbgrader_config.py and the grading package. Changing any of them (a hidden
+    case, a check, a point) makes every student's record stale, so all are graded again."""
+    root, package = Path(root), Path(__file__).parent
+    sha = hashlib.sha256()
+    files = [root / "nbgrader_config.py", *sorted((root / "source" / assignment).rglob("*")),
+             *sorted(package.rglob("*.py"))]
+    for path in files:
+        if path.is_file():
+            sha.update(path.name.encode() + b"\0" + path.read_bytes())
     return sha.hexdigest()
 
 
 def is_complete(root, assignment, student):
-    """Whether the student's current submission was graded to the end."""
+    """Whether the student's current submission was graded to the end, by this grader."""
     try:
         record = json.loads(_record(root, assignment, student).read_text())
     except (OSError, ValueError):
         return False
-    return record.get("digest") == digest(root, assignment, student)
+    return isinstance(record, dict) and record.get("digest") == digest(root, assignment,
+                                                                      student)
 
 
 def was_started(root, assignment, student):
@@ -165,8 +200,13 @@ def require_gradebook_assignment(root, assignment):
     adds it; `make clean` removes the gradebook)."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    if not (Path(root) / "nbgrader_config.py").exists():
+        raise CourseError(f"{root} is not a course directory (no nbgrader_config.py)")
+    url = gradebook_url(root)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise CourseError("there is no gradebook yet: run `make release` first")
     tools_on_path()
-    with Gradebook(gradebook_url(root)) as gb:
+    with Gradebook(url) as gb:
         try:
             gb.find_assignment(assignment)
         except MissingEntry:

@@ -3,6 +3,7 @@
 import re
 import shutil
 
+import nbformat
 import pytest
 from conftest import copy_course
 from nbgrader.api import Gradebook
@@ -91,12 +92,38 @@ def test_feedback_shows_every_image(graded):
 def test_failing_autograde_leaves_no_half_record(graded):
     """A submission nbgrader itself fails on is reported and its new record removed."""
     root, _ = graded
-    folder = root / "submitted" / "untouched" / ASSIGNMENT
-    (folder / "loop").symlink_to("loop")  # a file nbgrader cannot copy
+    path = root / "submitted" / "untouched" / ASSIGNMENT / NOTEBOOK
+    original = path.read_bytes()
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # metadata of a schema from the future: nbgrader refuses it
+        cell.metadata.get("nbgrader", {})["schema_version"] = 99
+    nbformat.write(nb, path)
     try:
         problems = course.grade(root)
     finally:
-        (folder / "loop").unlink()
+        path.write_bytes(original)
     assert "nbgrader could not grade it" in problems["untouched"]
     assert "untouched" not in course.scores(root)
     assert course.scores(root)["perfect"]["rnn_backward"] == 6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("link, target", [
+    (NOTEBOOK, f"../../../source/{ASSIGNMENT}/{NOTEBOOK}"),
+    ("notes.py", "../../../rnn_solutions/rnn.py"),
+    ("grades.db", "../../../gradebook.db"),
+], ids=["the master notebook", "the reference", "the gradebook"])
+def test_submission_with_a_link_is_refused(graded, link, target):
+    """A link in a submission (nbgrader would follow it and grade or show its target as the
+    student's) is refused by name, and the student is not graded."""
+    root, _ = graded
+    folder = root / "submitted" / "linker" / ASSIGNMENT
+    shutil.copytree(root / "submitted" / "untouched" / ASSIGNMENT, folder)
+    (folder / link).unlink(missing_ok=True)
+    (folder / link).symlink_to(target)
+    try:
+        problems = course.grade(root)
+    finally:
+        shutil.rmtree(folder.parent)
+    assert f"the submission holds {link}, which is not a plain file" in problems["linker"]
+    assert "linker" not in course.scores(root)

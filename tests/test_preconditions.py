@@ -41,7 +41,7 @@ def no_submissions(tmp_path):
 
 CASES = [
     (no_release, "has no release yet: run `make release` first"),
-    (no_gradebook, "the gradebook has no assignment rnn_step_by_step: run `make release`"),
+    (no_gradebook, "there is no gradebook yet: run `make release` first"),
     (no_submissions, "no submissions of rnn_step_by_step: put each student's notebook in"),
 ]
 
