@@ -36,6 +36,7 @@ import io
 import json
 import os
 import re
+import shutil
 import socket
 import struct
 import tempfile
@@ -55,21 +56,23 @@ from rnn_solutions.kernel_client import encode, read_exactly, send
 CLIENT = "_rnn_judge"
 GRADE_ID = re.compile(r"^test_(?P<name>rnn_\w+?)_(?P<part>structure|values)$")
 MAX_MESSAGE = 64 * 1024 * 1024
+MAX_REQUEST = 4096  # the first message of a session: a check request is a few words
+MAX_CONNECTIONS = 4  # at once; an honest kernel opens one at a time
 CALLS_PER_STEP = 2  # a sequence function may call the cell function twice per step
 
 
 # ---- wire format: kernel_client.py's, with a reader that trusts nothing -------------------
 
-def recv(sock):
+def recv(sock, limit=MAX_MESSAGE):
     """Receive one JSON object; None when the peer closed the connection.
 
-    ValueError for anything that is not a JSON object of at most MAX_MESSAGE bytes.
+    ValueError for anything that is not a JSON object of at most `limit` bytes.
     """
     head = read_exactly(sock, 4)
     if head is None:
         return None
     size = struct.unpack(">I", head)[0]
-    if size > MAX_MESSAGE:
+    if size > limit:
         raise ValueError("message too large")
     data = read_exactly(sock, size)
     if data is None:
@@ -155,16 +158,16 @@ class Judge:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self):
-        """Stop listening, end every session, and remove the socket."""
+        """Stop listening, end every session, and remove the socket's folder."""
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept
         self.server.close()
         with self.lock:
             self.window = None
             for conn in self.connections:
                 with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            os.unlink(self.address)
-            os.rmdir(self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def open(self, grade_id):
         """The graded cell `grade_id` starts: its check session may begin."""
@@ -187,12 +190,21 @@ class Judge:
                 conn, _ = self.server.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            with self.lock:
+                crowded = len(self.connections) >= MAX_CONNECTIONS
+                if not crowded:
+                    self.connections.add(conn)
+            if crowded:
+                self._refuse(conn, f"opened more than {MAX_CONNECTIONS} connections at once")
+                conn.close()
+                continue
+            try:
+                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            except RuntimeError:  # no more threads: the kernel gets no session
+                conn.close()
 
     def _serve(self, conn):
         """One connection from the kernel; every byte of it is treated as hostile."""
-        with self.lock:
-            self.connections.add(conn)
         with conn:
             try:
                 self._session(conn)
@@ -223,9 +235,11 @@ class Judge:
         with self.lock:
             window = self.window
             if window is None:
-                raise ForgeryError(f"asked to check {grade_id} while no graded cell was running")
+                raise ForgeryError(f"asked to check {grade_id!r} while no graded cell was "
+                                   "running")
             if grade_id != window.grade_id:
-                raise ForgeryError(f"asked to check {grade_id} while {window.grade_id} was running")
+                raise ForgeryError(f"asked to check {grade_id!r} while {window.grade_id} was "
+                                   "running")
             if window.taken:
                 raise ForgeryError(f"opened a second check session during {window.grade_id}")
             window.taken = True
@@ -233,7 +247,7 @@ class Judge:
 
     def _session(self, conn):
         """One hidden check: send the cases, judge what comes back, record the verdict."""
-        request = recv(conn)
+        request = recv(conn, limit=MAX_REQUEST)
         if request is None:
             return
         window = self._claim(request)
@@ -273,6 +287,8 @@ class Judge:
                 return message
             if op != "helper" or not window.helper:
                 raise ForgeryError(f"sent {str(op)[:40]!r} during {window.grade_id}")
+            if self.window is not window:
+                return None  # the cell ended (a timeout): the stand-in answers no more
             budget -= 1
             send(conn, self._stand_in(window, case, decode(message.get("args")), budget))
         return None
@@ -287,7 +303,7 @@ class Judge:
             return {"error": f"{helper} was called with an input that is not x[:, :, t] for "
                              "any t, or with other parameters"}
         try:
-            with s.quiet():
+            with np.errstate(all="ignore"):  # not s.quiet(): it swaps the process's stderr
                 return {"output": encode(getattr(rnn, helper)(*args))}
         except Exception as exc:  # the student's arguments, e.g. of the wrong shapes
             return {"error": f"{type(exc).__name__}: {exc}"[:300]}
@@ -307,19 +323,26 @@ def _is_step_of(helper, args, case):
     its input is x[:, :, t] for some t and its parameters are the case's."""
     if not isinstance(args, list) or len(args) != len(s.ARGUMENTS[helper]):
         return False
-    if helper == "rnn_cell_forward":
-        xt, params = args[0], args[2]
-        x, own = case.inputs["x"], case.inputs["parameters"]
-    else:
-        cache = args[1]
-        if not isinstance(cache, tuple | list) or len(cache) != 4:
-            return False
-        xt, params = cache[2], cache[3]
-        x, own = case.inputs["caches"][1], case.inputs["caches"][0][0][3]
-    if not isinstance(params, dict) or set(params) != set(own) or not all(
-            _same(params[k], own[k]) for k in own):
-        return False
-    return any(_same(xt, x[:, :, t]) for t in range(x.shape[2]))
+    if helper == "rnn_cell_backward":  # the cache must be one step's, whole
+        caches = case.inputs["caches"][0]
+        return any(_same_cache(args[1], cache) for cache in caches)
+    xt, params = args[0], args[2]
+    x, own = case.inputs["x"], case.inputs["parameters"]
+    return _same_parameters(params, own) and any(_same(xt, x[:, :, t])
+                                                 for t in range(x.shape[2]))
+
+
+def _same_cache(theirs, ours):
+    """Whether a cell cache sent by the kernel equals (h_next, h_prev, xt, parameters)."""
+    return isinstance(theirs, tuple | list) and len(theirs) == 4 and all(
+        _same(a, b) for a, b in zip(theirs[:3], ours[:3], strict=True)) and \
+        _same_parameters(theirs[3], ours[3])
+
+
+def _same_parameters(theirs, ours):
+    """Whether a parameter dict sent by the kernel equals ours."""
+    return isinstance(theirs, dict) and set(theirs) == set(ours) and all(
+        _same(theirs[k], ours[k]) for k in ours)
 
 
 def _same(a, b):
@@ -339,12 +362,16 @@ def _problems(window, case, message, label):
 # ---- the preprocessor ------------------------------------------------------------------------
 
 # Memory a student's kernel may use before numpy raises MemoryError instead of the
-# machine killing the process.
+# machine killing the process; the hard limit too, so the kernel cannot raise it again.
 KERNEL_SETUP = r'''
+import os as _os, sys as _sys
+_path = _sys.path[:]  # a resource.py in the notebook's folder must not stand in
+_sys.path[:] = [p for p in _path if _os.path.abspath(p or ".") != _os.getcwd()]
 import resource as _resource
-_soft = int(open("/proc/self/statm").read().split()[0]) * _resource.getpagesize() + (4 << 30)
-_resource.setrlimit(_resource.RLIMIT_AS, (_soft, _resource.RLIM_INFINITY))
-del _resource, _soft
+_sys.path[:] = _path
+_limit = int(open("/proc/self/statm").read().split()[0]) * _resource.getpagesize() + (4 << 30)
+_resource.setrlimit(_resource.RLIMIT_AS, (_limit, _limit))
+del _os, _sys, _path, _resource, _limit
 '''
 
 
@@ -443,14 +470,19 @@ class JudgedExecute(Execute):
     def _prepare_kernel(self, nb, done):
         """Install the client and limits, then replay the cells that ran before a restart
         (test cells excepted: their verdicts are already in)."""
-        self._silent(KERNEL_SETUP + install_client(self.judge.address))
+        self._silent(install_client(self.judge.address) + KERNEL_SETUP)
         for i in done:
             if not judged_grade_id(nb.cells[i]):
                 self.execute_cell(copy.deepcopy(nb.cells[i]), i, store_history=False)
 
     def _silent(self, code):
-        """Execute code in the kernel without recording it in the notebook."""
-        self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+        """Execute code in the kernel without recording it in the notebook; RuntimeError
+        if it fails (nbgrader then reports the submission as not graded, not as zeros)."""
+        reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            raise RuntimeError(f"the grading kernel could not be prepared: "
+                               f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
 
 
 def write_record(resources, record):
@@ -462,13 +494,23 @@ def write_record(resources, record):
         return
     folder = Path(path).resolve().parents[1] / ".judge" / meta["assignment"]
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{meta['student']}.json").write_text(json.dumps(record))
+    tmp = folder / f"{meta['student']}.tmp"
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, folder / f"{meta['student']}.json")
 
 
 def read_records(root, assignment):
-    """{student: record} of what the judge saw, from the last grading of each student."""
-    folder = Path(root) / "autograded" / ".judge" / assignment
-    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    """{student: record} of what the judge saw, from the last grading of each student;
+    a record that cannot be read counts as unsandboxed, with no forgery."""
+    records = {}
+    for path in sorted((Path(root) / "autograded" / ".judge" / assignment).glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+            records[path.stem] = {"forgeries": list(record["forgeries"]),
+                                  "sandboxed": bool(record["sandboxed"])}
+        except (OSError, ValueError, TypeError, KeyError):
+            records[path.stem] = {"forgeries": [], "sandboxed": False}
+    return records
 
 
 def mark(cell, ename, message):

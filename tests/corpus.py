@@ -225,6 +225,13 @@ FORGERY = [
     Entry("keyword_calls", "valid", {}, {FW: [(STEP, "h_next, yt_pred, cache = rnn_cell_forward(xt=x[:, :, t], h_prev=h_next, parameters=parameters)")], BW: [(BACK_STEP, "gradients = rnn_cell_backward(dh_next=dh[:, :, t] + dh_prevt, cache=caches[t])")]}),
     Entry("reset_then_reimports", "valid", {}, before={CF: _RESET}),
     Entry("malformed_socket_traffic", "valid", {}, before={CF: _MALFORMED}),
+    Entry("own_parameter_names_by_keyword", "valid", {}, cells={CF: '''def rnn_cell_forward(x_t, a_prev, params):
+    """The master's cell, its parameters named as in another course."""
+    Whx, Whh, Wyh, bh, by = (params[k] for k in ("Whx", "Whh", "Wyh", "bh", "by"))
+    h_next = np.tanh(Whh @ a_prev + Whx @ x_t + bh)
+    yt_pred = softmax(Wyh @ h_next + by)
+    return h_next, yt_pred, (h_next, a_prev, x_t, params)'''}, edits={FW: [(STEP, "h_next, yt_pred, cache = rnn_cell_forward(x_t=x[:, :, t], a_prev=h_next, params=parameters)")]}),
+    Entry("ordered_dict_gradients", "valid", {}, {CB: [('gradients = {"dxt": dxt', 'from collections import OrderedDict\n    gradients = OrderedDict({"dxt": dxt'), ('"dbh": dbh}', '"dbh": dbh})')]}),
     Entry("writes_h_prev_in_place", "buggy", {CF: 2}, {CF: [(H_NEXT, "h_prev[...] = np.tanh(np.dot(Whh, h_prev) + np.dot(Whx, xt) + bh)\n    h_next = h_prev")]}),
 ]
 

@@ -3,6 +3,8 @@ bytes calmly, and lends the reference cell function only to the sequence case it
 
 import socket
 import struct
+import threading
+import time
 
 import nbformat
 import numpy as np
@@ -311,3 +313,68 @@ def test_ungraded_cells_are_left_alone():
     nb = nbformat.v4.new_notebook(cells=[cell])
     judge.apply_verdicts(nb, FixedVerdicts({}), timeout=30)
     assert nb.cells[0].outputs == []
+
+
+# ---- limits, and unusual but correct answers -----------------------------------------------------
+
+def test_too_many_connections_at_once_are_refused(court):
+    """Past MAX_CONNECTIONS open connections, the next is refused and recorded."""
+    held = [connect(court) for _ in range(judge.MAX_CONNECTIONS)]
+    with connect(court) as extra:
+        assert b"refused" in extra.recv(100)
+    for sock in held:
+        sock.close()
+    assert any("connections at once" in f for f in court.forgeries)
+
+
+def test_large_first_message_is_refused_unread(court):
+    """A session's first message is a few words; a larger one is refused."""
+    court.open("test_rnn_cell_forward_values")
+    with connect(court) as sock:
+        client.send(sock, {"op": "check", "grade_id": "x" * judge.MAX_REQUEST})
+        assert "error" in client.recv(sock)
+    assert court.forgeries
+
+
+def test_stand_in_stops_answering_when_the_cell_ends(court):
+    """After its cell's window closes, a session gets no more reference answers."""
+    court.open("test_rnn_forward_values")
+    with connect(court) as sock:
+        client.send(sock, {"op": "check", "grade_id": "test_rnn_forward_values"})
+        x, h0, parameters = client.decode(client.recv(sock)["cases"][0])
+        court.end()
+        client.send(sock, {"op": "helper", "args": client.encode([x[:, :, 0], h0, parameters])})
+        assert sock.recv(100) == b""  # closed, no answer
+
+
+def test_gradients_in_an_ordered_dict_pass():
+    """Any mapping of gradients is a right answer, not only a plain dict."""
+    from collections import OrderedDict
+
+    grading.check_values("rnn_cell_backward",
+                         lambda dh_next, cache: OrderedDict(rnn.rnn_cell_backward(dh_next, cache)))
+
+
+def test_stand_in_takes_the_students_own_parameter_names():
+    """A sequence function calling its cell function by keyword, with the names the student
+    gave that function's parameters, is judged like a call by position."""
+    namespace = {"np": np}
+    exec("def rnn_cell_forward(x_t, a_prev, params):\n    raise ValueError('not used')\n"
+         "def rnn_forward(x, h0, parameters):\n"
+         "    h, y, caches, h_next = [], [], [], h0\n"
+         "    for t in range(x.shape[2]):\n"
+         "        h_next, yt, cache = rnn_cell_forward(x_t=x[:, :, t], a_prev=h_next,\n"
+         "                                             params=parameters)\n"
+         "        h.append(h_next), y.append(yt), caches.append(cache)\n"
+         "    return np.stack(h, axis=2), np.stack(y, axis=2), (caches, x)\n", namespace)
+    grading.check_values("rnn_forward", namespace["rnn_forward"])
+
+
+def test_closing_the_judge_ends_its_accept_thread():
+    """A closed judge leaves no thread behind (one per graded notebook would pile up)."""
+    before = threading.active_count()
+    judge.Judge().close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before

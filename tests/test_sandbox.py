@@ -65,3 +65,15 @@ def test_kernel_has_no_network(probed):
     """The kernel cannot open a connection, even to this machine."""
     text, _ = probed
     assert "network: reached" not in text
+
+
+@pytest.mark.slow
+def test_kernel_gets_none_of_the_graders_environment(tmp_path, monkeypatch):
+    """A secret in the grader's environment does not reach the kernel; the kernelspec's
+    variables do."""
+    monkeypatch.setenv("GRADER_SECRET", "hunter2")
+    code = ('import os\n'
+            'print(os.environ.get("GRADER_SECRET"), os.environ.get("OPENBLAS_NUM_THREADS"))')
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb = execute(nb, tmp_path)
+    assert nb.cells[0].outputs[0].text == "None 1\n"
