@@ -1,27 +1,56 @@
 """The master notebook, its release and the sample submissions agree with the reference."""
 
 import contextlib
+import copy
 import io
 import re
 
 import nbformat
+import numpy as np
 import pytest
 from conftest import KERNEL, ROOT, copy_course, execute, grade_id
 from nbclient import NotebookClient
 
-from rnn_solutions import course, rnn, samples, submissions
+from rnn_solutions import course, rnn, samples, student, submissions
 from rnn_solutions.cases import EXERCISES
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
 
 EXAMPLES = [f"example_{name}" for name in EXERCISES]
 
 
+def same(a, b):
+    """Equal values of the same kinds, arrays compared exactly."""
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    return a == b
+
+
 def reference_namespace():
     """What an example cell sees: numpy and the reference functions."""
-    import numpy as np
-
     return {"np": np, "softmax": rnn.softmax,
             **{name: getattr(rnn, name) for name in EXERCISES}}
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_example_cell_feeds_the_self_checks_inputs(master, name):
+    """The arguments the notebook's example cell passes are, array for array, the inputs the
+    self-check and the hidden checks' example case use (student.example_inputs)."""
+    cells = {grade_id(c): c for c in master.cells}
+    calls, namespace = [], reference_namespace()
+
+    def spy(*args):
+        calls.append(copy.deepcopy(args))
+        return getattr(rnn, name)(*args)
+
+    namespace[name] = spy
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(cells[f"example_{name}"].source, namespace)
+    assert len(calls) == 1
+    assert same(list(calls[0]), student.example_inputs(name))
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -54,8 +83,8 @@ def test_samples_are_in_sync_with_release(tmp_path):
     """Rewriting the sample submissions from the committed release gives the committed ones."""
     fresh = copy_course(tmp_path, ("source", "release"))
     samples.write_samples(fresh)
-    for student in submissions.students(fresh, ASSIGNMENT):
-        path = f"submitted/{student}/{ASSIGNMENT}/{NOTEBOOK}"
+    for sample in submissions.students(fresh, ASSIGNMENT):
+        path = f"submitted/{sample}/{ASSIGNMENT}/{NOTEBOOK}"
         assert (fresh / path).read_bytes() == (ROOT / path).read_bytes(), (
             f"{path} is stale: run `make release`")
 
