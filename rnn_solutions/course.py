@@ -22,8 +22,6 @@ from rnn_solutions import submissions
 from rnn_solutions.samples import ASSIGNMENT, write_samples
 from rnn_solutions.student_files import write_student_files
 
-EXERCISES = ("rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward")
-
 
 def nbgrader(course, *args):
     """Run an nbgrader command in the course, from this Python environment; return its log."""
@@ -69,27 +67,35 @@ def grade(course, jobs=None):
     return problems
 
 
-def scores(course):
+def exercises(course, assignment=ASSIGNMENT):
+    """The exercises of an assignment, in the notebook's order, read from its graded test
+    cells' grade ids (test_rnn_forward_values -> rnn_forward)."""
+    names = [exercise_of(g) for g in submissions.graded_cells(course, assignment)
+             if g.startswith("test_")]
+    return list(dict.fromkeys(names))
+
+
+def scores(course, assignment=ASSIGNMENT):
     """{student: {exercise: points}} read from the gradebook's per-cell grades."""
-    table = {}
+    table, names = {}, exercises(course, assignment)
     with Gradebook(submissions.gradebook_url(course)) as gb:
-        for submission in gb.find_assignment(ASSIGNMENT).submissions:
-            nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, submission.student.id)
-            row = dict.fromkeys(EXERCISES, 0.0)
-            for grade in nb.grades:
-                row[exercise_of(grade.name)] += grade.score
+        for submission in gb.find_assignment(assignment).submissions:
+            row = dict.fromkeys(names, 0.0)
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    row[exercise_of(grade.name)] += grade.score
             table[submission.student.id] = row
     return table
 
 
-def max_scores(course):
+def max_scores(course, assignment=ASSIGNMENT):
     """{exercise: points available} from the gradebook's grade cells."""
+    out = dict.fromkeys(exercises(course, assignment), 0.0)
     with Gradebook(submissions.gradebook_url(course)) as gb:
-        cells = gb.find_notebook(ASSIGNMENT, ASSIGNMENT).grade_cells
-        out = dict.fromkeys(EXERCISES, 0.0)
-        for cell in cells:
-            out[exercise_of(cell.name)] += cell.max_score
-        return out
+        for notebook in gb.find_assignment(assignment).notebooks:
+            for cell in notebook.grade_cells:
+                out[exercise_of(cell.name)] += cell.max_score
+    return out
 
 
 def exercise_of(grade_id):
@@ -97,14 +103,15 @@ def exercise_of(grade_id):
     return grade_id.removeprefix("test_").rsplit("_", 1)[0]
 
 
-def score_table(course, problems):
+def score_table(course, problems, assignment=ASSIGNMENT):
     """The student x exercise table, then what could not be graded and why."""
-    rows, top = scores(course), max_scores(course)
-    head = ["student", *EXERCISES, "total"]
-    lines = [head, ["(max)", *(f"{top[e]:g}" for e in EXERCISES), f"{sum(top.values()):g}"]]
+    rows, top = scores(course, assignment), max_scores(course, assignment)
+    names = list(top)
+    head = ["student", *names, "total"]
+    lines = [head, ["(max)", *(f"{top[e]:g}" for e in names), f"{sum(top.values()):g}"]]
     for student, row in sorted(rows.items()):
         if student not in problems:
-            lines.append([student, *(f"{row[e]:g}" for e in EXERCISES),
+            lines.append([student, *(f"{row[e]:g}" for e in names),
                           f"{sum(row.values()):g}"])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     text = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))

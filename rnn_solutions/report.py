@@ -6,6 +6,7 @@ text table for the terminal.
 """
 
 import csv
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -13,7 +14,6 @@ from pathlib import Path
 import nbformat
 
 from rnn_solutions import course as course_commands
-from rnn_solutions.course import EXERCISES
 
 HINT = re.compile(r"^\s*- (hint: .*|the gradient passed to step \d+ .*|step \d+ should be .*)$")
 
@@ -42,20 +42,22 @@ def mistakes(root, assignment):
 def write_report(root, assignment, top=8):
     """Write class_report.csv and class_report.png in the course; return the text table."""
     root = Path(root)
-    scores, best = course_commands.scores(root), course_commands.max_scores(root)
+    scores = course_commands.scores(root, assignment)
+    best = course_commands.max_scores(root, assignment)
+    names = list(best)
     with open(root / "class_report.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *EXERCISES, "total"])
+        writer.writerow(["student", *names, "total"])
         for student, row in sorted(scores.items()):
-            writer.writerow([student, *(row[e] for e in EXERCISES), sum(row.values())])
+            writer.writerow([student, *(row[e] for e in names), sum(row.values())])
     n = max(len(scores), 1)
-    means = {e: sum(r[e] for r in scores.values()) / n for e in EXERCISES}
-    passed = {e: sum(r[e] == best[e] for r in scores.values()) / n for e in EXERCISES}
+    means = {e: sum(r[e] for r in scores.values()) / n for e in names}
+    passed = {e: sum(r[e] == best[e] for r in scores.values()) / n for e in names}
     common = mistakes(root, assignment).most_common(top)
     _plot(root / "class_report.png", scores, best, means, passed, common)
     lines = [f"{len(scores)} graded submissions; class_report.png and class_report.csv written",
              f"{'exercise':18s} {'mean':>6s} {'max':>4s} {'full marks':>10s}"]
-    lines += [f"{e:18s} {means[e]:6.2f} {best[e]:4g} {passed[e]:10.0%}" for e in EXERCISES]
+    lines += [f"{e:18s} {means[e]:6.2f} {best[e]:4g} {passed[e]:10.0%}" for e in names]
     lines.append("most frequent recognised mistakes:")
     lines += [f"{count:4d}  {exercise}: {what}" for (exercise, what), count in common]
     return "\n".join(lines)
@@ -75,11 +77,12 @@ def _plot(path, scores, best, means, passed, common):
     ax.set_ylabel("students")
     ax.set_title(f"Score distribution ({len(totals)} submissions)")
     left, right = middle.subplots(1, 2)
-    names = [e.replace("rnn_", "") for e in EXERCISES]
-    left.bar(names, [means[e] / best[e] for e in EXERCISES], color="#55a868")
+    shared = os.path.commonprefix(list(best)).rpartition("_")[0]  # "rnn" in rnn_forward, ...
+    names = [e.removeprefix(f"{shared}_") if shared else e for e in best]
+    left.bar(names, [means[e] / best[e] for e in best], color="#55a868")
     left.set_ylim(0, 1)
     left.set_title("mean score (fraction of the points)")
-    right.bar(names, [passed[e] for e in EXERCISES], color="#c44e52")
+    right.bar(names, [passed[e] for e in best], color="#c44e52")
     right.set_ylim(0, 1)
     right.set_title("pass rate (full marks)")
     text = bottom.subplots()
