@@ -94,8 +94,12 @@ def _all_grades_saved(assignment, student):
                                     for g in grades if not g.needs_manual_grade)
 
 
-def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None):
+def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
+              summary=True):
     """Autograde every submission of the assignment with `jobs` workers; return failures.
+
+    summary -- print the NOT GRADED, forgery and sandbox lines at the end (the course
+    command prints them under its score table instead).
 
     dask -- None: worker processes on this machine; "local": a Dask LocalCluster of `jobs`
     worker processes; any other string: the address of a running Dask scheduler, whose
@@ -139,9 +143,10 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None):
                 failures[student] = "nbgrader could not grade it: " + _last_line(error)
                 _forget_failed(root, assignment, student)
             progress.step(student)
-    for student, found in sorted(failures.items()):
-        print(f"NOT GRADED {student}: {found}", file=out)
-    print(warnings_of(root, assignment), file=out, end="")
+    if summary:
+        for student, found in sorted(failures.items()):
+            print(f"NOT GRADED {student}: {found}", file=out)
+        print(warnings_of(root, assignment), file=out, end="")
     return failures
 
 

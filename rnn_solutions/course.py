@@ -54,7 +54,8 @@ def grade(course, jobs=None):
 
     root = Path(course).resolve()
     jobs = jobs or (os.cpu_count() or 1) + 1
-    problems = classgrader.autograde(root, ASSIGNMENT, jobs=jobs, out=sys.stderr)
+    problems = classgrader.autograde(root, ASSIGNMENT, jobs=jobs, out=sys.stderr,
+                                     summary=False)
     steps = [("export", "--to", str(root / "grades.csv"))]
     if any((root / "autograded").glob(f"*/{ASSIGNMENT}")):  # nbgrader fails on none
         steps.insert(0, ("generate_feedback", ASSIGNMENT, "--force"))
