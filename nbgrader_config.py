@@ -53,3 +53,6 @@ c.Autograde.autograde_preprocessors = [
 from nbgrader.validator import Validator  # noqa: E402
 
 Validator.preprocessors.default_value = [CheckCellMetadataOnce, ClearOutput, JudgedExecute]
+
+# What each assignment grades (rnn_solutions/declaration.py): its exercises, cases, checks.
+c.JudgedExecute.declarations = {"rnn_step_by_step": "rnn_solutions.grading:RNN"}

@@ -1,4 +1,4 @@
-"""What the hidden checks compare: a student's output against the reference, per case.
+"""The RNN assignment's declaration (declaration.py): what its hidden checks compare.
 
 Each exercise is graded in two parts, "structure" (return types, shapes, gradient keys,
 cache layout) and "values" (values equal to the reference's, inputs left unchanged), on
@@ -13,16 +13,48 @@ function by hand.
 `rnn_forward` is checked with the reference `rnn_cell_forward` standing in for the
 student's, and `rnn_backward` with the reference `rnn_cell_backward`, so a bug in a
 cell function costs its own points only. The layout and comparison code is shared with
-the students' self-checks (`student.py`, shipped as `rnn_utils.py`).
+the students' self-checks (`student.py`, shipped as `rnn_utils.py`). `RNN` is the
+declaration nbgrader_config.py names for the assignment `rnn_step_by_step`.
 """
 
 import copy
 
 import numpy as np
 
-from rnn_solutions import cases
+from rnn_solutions import cases, rnn
 from rnn_solutions import student as s
+from rnn_solutions.declaration import Assignment
 from rnn_solutions.mistakes import MISTAKES
+
+CALLS_PER_STEP = 2  # a sequence function may call the cell function twice per step
+
+
+class RnnStepByStep(Assignment):
+    """The four exercises of the RNN step-by-step notebook."""
+
+    exercises = cases.EXERCISES
+    arguments = s.ARGUMENTS
+    helpers = s.HELPER
+    not_a_step = ("was called with an input that is not x[:, :, t] for any t, or with other "
+                  "parameters")
+
+    def cases(self, name):
+        return labelled_cases(name)
+
+    def problems(self, name, part, case, output, args_after, label):
+        return problems(name, part, case, output, args_after, label)
+
+    def stand_in(self, helper, args):
+        return getattr(rnn, helper)(*args)
+
+    def calls_allowed(self, case):
+        return CALLS_PER_STEP * _steps(case)
+
+    def is_step_of(self, helper, args, case):
+        return _is_step_of(helper, args, case)
+
+
+RNN = RnnStepByStep()
 
 
 def check_structure(name, fn):
@@ -38,9 +70,9 @@ def check_values(name, fn):
 def _check(name, fn, part):
     """Run the hidden checks of one part the way production does (`judge.check_here`):
     a judge in this process, the kernel client calling fn; AssertionError on failure."""
-    from rnn_solutions import judge  # judge.py builds on this module
+    from rnn_solutions import judge
 
-    judge.check_here(f"test_{name}_{part}", fn)
+    judge.check_here(f"test_{name}_{part}", fn, RNN)
 
 
 def problems(name, part, case, out, args_after, label):
@@ -99,3 +131,35 @@ def _steps(case):
     """The number of time steps of a case (1 for the cell functions)."""
     x = case.inputs.get("x", case.inputs.get("caches", (None, None))[1])
     return 1 if x is None else x.shape[2]
+
+
+def _is_step_of(helper, args, case):
+    """Whether a call of the cell function is one step of the sequence case being run:
+    its input is x[:, :, t] for some t and its parameters are the case's."""
+    if not isinstance(args, list) or len(args) != len(s.ARGUMENTS[helper]):
+        return False
+    if helper == "rnn_cell_backward":  # the cache must be one step's, whole
+        caches = case.inputs["caches"][0]
+        return any(_same_cache(args[1], cache) for cache in caches)
+    xt, params = args[0], args[2]
+    x, own = case.inputs["x"], case.inputs["parameters"]
+    return _same_parameters(params, own) and any(_same(xt, x[:, :, t])
+                                                 for t in range(x.shape[2]))
+
+
+def _same_cache(theirs, ours):
+    """Whether a cell cache sent by the kernel equals (h_next, h_prev, xt, parameters)."""
+    return isinstance(theirs, tuple | list) and len(theirs) == 4 and all(
+        _same(a, b) for a, b in zip(theirs[:3], ours[:3], strict=True)) and \
+        _same_parameters(theirs[3], ours[3])
+
+
+def _same_parameters(theirs, ours):
+    """Whether a parameter dict sent by the kernel equals ours."""
+    return isinstance(theirs, dict) and set(theirs) == set(ours) and all(
+        _same(theirs[k], ours[k]) for k in ours)
+
+
+def _same(a, b):
+    """Whether a is an array equal to b."""
+    return isinstance(a, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)

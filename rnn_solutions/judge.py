@@ -32,6 +32,7 @@ or executed by the instructor's process.
 import base64
 import contextlib
 import copy
+import importlib
 import io
 import json
 import os
@@ -47,18 +48,16 @@ import numpy as np
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool
+from traitlets import Bool, Dict, Unicode
 
-from rnn_solutions import grading, rnn, sandbox
-from rnn_solutions import student as s
+from rnn_solutions import sandbox
 from rnn_solutions.kernel_client import encode, read_exactly, send
 
 CLIENT = "_rnn_judge"
-GRADE_ID = re.compile(r"^test_(?P<name>rnn_\w+?)_(?P<part>structure|values)$")
+GRADE_ID = re.compile(r"^test_(?P<name>\w+?)_(?P<part>structure|values)$")
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_REQUEST = 4096  # the first message of a session: a check request is a few words
 MAX_CONNECTIONS = 4  # at once; an honest kernel opens one at a time
-CALLS_PER_STEP = 2  # a sequence function may call the cell function twice per step
 
 
 # ---- wire format: kernel_client.py's, with a reader that trusts nothing -------------------
@@ -126,15 +125,13 @@ class ForgeryError(Exception):
 class Window:
     """The graded cell that is running, and what its one check session may do."""
 
-    def __init__(self, grade_id):
+    def __init__(self, grade_id, declaration):
         match = GRADE_ID.match(grade_id)
         self.grade_id, self.name, self.part = grade_id, match["name"], match["part"]
+        self.declaration = declaration
+        # the cell function the exercise calls, answered by the judge, or None
+        self.helper = declaration.helpers.get(self.name)
         self.taken = False  # a check session has started in this window
-
-    @property
-    def helper(self):
-        """The cell function the exercise calls, answered by the judge, or None."""
-        return s.HELPER.get(self.name)
 
 
 class Judge:
@@ -144,7 +141,8 @@ class Judge:
     it; the kernel's check sessions are honoured only inside those windows.
     """
 
-    def __init__(self):
+    def __init__(self, declaration):
+        self.declaration = declaration  # the assignment's (declaration.py)
         self.verdicts = {}  # grade_id -> (passed, message)
         self.forgeries = []  # what the kernel attempted, in words, for the instructor
         self.window = None
@@ -155,7 +153,8 @@ class Judge:
         self.server.bind(self.address)
         self.server.listen(8)
         self.connections = set()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
 
     def close(self):
         """Stop listening, end every session, and remove the socket's folder."""
@@ -172,7 +171,7 @@ class Judge:
     def open(self, grade_id):
         """The graded cell `grade_id` starts: its check session may begin."""
         with self.lock:
-            self.window = Window(grade_id)
+            self.window = Window(grade_id, self.declaration)
 
     def end(self):
         """The running graded cell finished: no session is honoured until the next opens."""
@@ -251,9 +250,9 @@ class Judge:
         if request is None:
             return
         window = self._claim(request)
-        name, labelled = window.name, list(grading.labelled_cases(window.name))
+        name, labelled = window.name, list(window.declaration.cases(window.name))
         send(conn, {"helper": window.helper,
-                    "helper_args": list(s.ARGUMENTS.get(window.helper, ())),
+                    "helper_args": list(window.declaration.arguments.get(window.helper, ())),
                     "cases": [encode(list(case.inputs.values())) for _, case in labelled]})
         problems = {}
         for index, (label, case) in enumerate(labelled):
@@ -280,7 +279,7 @@ class Judge:
 
     def _outcome(self, conn, window, case):
         """The kernel's result for one case, answering its stand-in calls on the way."""
-        budget = CALLS_PER_STEP * grading._steps(case)
+        budget = window.declaration.calls_allowed(case)
         while (message := recv(conn)) is not None:
             op = message.get("op")
             if op in ("result", "raised"):
@@ -295,16 +294,15 @@ class Judge:
 
     def _stand_in(self, window, case, args, budget):
         """The reference cell function's reply to one call, or an error the kernel raises."""
-        helper = window.helper
+        helper, declaration = window.helper, window.declaration
         if budget < 0:
-            return {"error": f"{helper} was called more than {CALLS_PER_STEP} times per "
-                             "time step; call it once per step"}
-        if not _is_step_of(helper, args, case):
-            return {"error": f"{helper} was called with an input that is not x[:, :, t] for "
-                             "any t, or with other parameters"}
+            return {"error": f"{helper} was called more often than the case needs; call it "
+                             "once per step"}
+        if not declaration.is_step_of(helper, args, case):
+            return {"error": f"{helper} {declaration.not_a_step}"}
         try:
             with np.errstate(all="ignore"):  # not s.quiet(): it swaps the process's stderr
-                return {"output": encode(getattr(rnn, helper)(*args))}
+                return {"output": encode(declaration.stand_in(helper, args))}
         except Exception as exc:  # the student's arguments, e.g. of the wrong shapes
             return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
@@ -318,43 +316,12 @@ class Judge:
         return False, f"{name} on the {labelled[index][0]}:\n{lines}"
 
 
-def _is_step_of(helper, args, case):
-    """Whether a call of the cell function is one step of the sequence case being run:
-    its input is x[:, :, t] for some t and its parameters are the case's."""
-    if not isinstance(args, list) or len(args) != len(s.ARGUMENTS[helper]):
-        return False
-    if helper == "rnn_cell_backward":  # the cache must be one step's, whole
-        caches = case.inputs["caches"][0]
-        return any(_same_cache(args[1], cache) for cache in caches)
-    xt, params = args[0], args[2]
-    x, own = case.inputs["x"], case.inputs["parameters"]
-    return _same_parameters(params, own) and any(_same(xt, x[:, :, t])
-                                                 for t in range(x.shape[2]))
-
-
-def _same_cache(theirs, ours):
-    """Whether a cell cache sent by the kernel equals (h_next, h_prev, xt, parameters)."""
-    return isinstance(theirs, tuple | list) and len(theirs) == 4 and all(
-        _same(a, b) for a, b in zip(theirs[:3], ours[:3], strict=True)) and \
-        _same_parameters(theirs[3], ours[3])
-
-
-def _same_parameters(theirs, ours):
-    """Whether a parameter dict sent by the kernel equals ours."""
-    return isinstance(theirs, dict) and set(theirs) == set(ours) and all(
-        _same(theirs[k], ours[k]) for k in ours)
-
-
-def _same(a, b):
-    """Whether a is an array equal to b."""
-    return isinstance(a, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
-
-
 def _problems(window, case, message, label):
     """What is wrong with the outputs a kernel sent for one case."""
     output, args_after = decode(message["output"]), decode(message["args_after"])
     try:
-        return grading.problems(window.name, window.part, case, output, args_after, label)
+        return window.declaration.problems(window.name, window.part, case, output,
+                                           args_after, label)
     except Exception as exc:  # outputs decoded into shapes no check foresaw
         return [f"{window.name}'s output could not be read ({type(exc).__name__})"]
 
@@ -391,11 +358,11 @@ def install_client(address):
             "del _sys, _types, _m\n")
 
 
-def check_here(grade_id, fn):
+def check_here(grade_id, fn, declaration):
     """The hidden checks of one graded cell on `fn`, run in this process exactly as in a
     grading kernel: a judge, its window open, and the kernel client. AssertionError with the
     judge's message if they fail."""
-    court = Judge()
+    court = Judge(declaration)
     namespace = {}
     exec(client_module(court.address), namespace)
     try:
@@ -411,13 +378,17 @@ class JudgedExecute(Execute):
 
     sandbox = Bool(True, help="Run grading kernels in a bubblewrap sandbox (sandbox.py) "
                               "when the machine can").tag(config=True)
+    declarations = Dict(value_trait=Unicode(),
+                        default_value={"rnn_step_by_step": "rnn_solutions.grading:RNN"},
+                        help="Each assignment's declaration (declaration.py), as "
+                             "'module:attribute'").tag(config=True)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", sandbox.GradingKernelManager)
         super().__init__(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
-        self.judge = Judge()
+        self.judge = Judge(self.declaration(resources))
         try:
             self._run_all(nb, resources, km)
         finally:
@@ -428,6 +399,18 @@ class JudgedExecute(Execute):
         if not sandboxed:
             self.log.warning("the grading kernel was NOT sandboxed: %s", sandbox.WARNING)
         return nb, self.resources
+
+    def declaration(self, resources):
+        """The declaration of the notebook's assignment (named by nbgrader, else by the
+        notebook's folder), or None for an assignment not declared."""
+        resources = resources or {}
+        assignment = resources.get("nbgrader", {}).get("assignment") or \
+            Path(resources.get("metadata", {}).get("path") or ".").resolve().name
+        spec = self.declarations.get(assignment)
+        if spec is None:
+            return None
+        module, _, attribute = spec.partition(":")
+        return getattr(importlib.import_module(module), attribute)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -459,6 +442,11 @@ class JudgedExecute(Execute):
     def _run_cell(self, cell, resources, index):
         """Run one cell; a graded test cell runs inside its window of the judge."""
         grade_id = judged_grade_id(cell)
+        declaration = self.judge.declaration
+        if grade_id and (declaration is None or Window(grade_id, declaration).name
+                         not in declaration.exercises):
+            raise RuntimeError(f"{grade_id} calls the judge, but the notebook's assignment "
+                               "declares no such exercise: see c.JudgedExecute.declarations")
         if grade_id:
             self.judge.open(grade_id)
         try:
