@@ -5,20 +5,14 @@ import shutil
 
 import nbformat
 import pytest
-from conftest import copy_course
+from conftest import POINTS, copy_course
 from nbgrader.api import Gradebook
 
 from rnn_solutions import course
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
 
-CELLS = {  # grade_id -> points
-    "test_rnn_cell_forward_structure": 2, "test_rnn_cell_forward_values": 3,
-    "test_rnn_forward_structure": 2, "test_rnn_forward_values": 3,
-    "test_rnn_cell_backward_structure": 2, "test_rnn_cell_backward_values": 4,
-    "test_rnn_backward_structure": 2, "test_rnn_backward_values": 4,
-}
-FULL = dict(CELLS)
-ZERO = dict.fromkeys(CELLS, 0)
+FULL = dict(POINTS)  # grade_id -> points, from the master notebook
+ZERO = dict.fromkeys(POINTS, 0)
 # the seed student: forward right; backward of the right shapes but wrong values
 SEED = {**FULL, "test_rnn_cell_backward_values": 0, "test_rnn_backward_values": 0}
 

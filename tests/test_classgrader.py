@@ -6,14 +6,13 @@ import uuid
 
 import nbformat
 import pytest
-from conftest import ROOT, copy_course
 from corpus import CORPUS
 from nbgrader.api import Gradebook
-from test_corpus import answers_of
+from test_corpus import corpus_course
 
 from rnn_solutions import classgrader, course
 from rnn_solutions.report import write_report
-from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK, fill_answers, master_answers
+from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
 
 SOME = ("dh_next_never_applied", "carry_never_added", "kills_its_process", "raises",
         "patched_numpy", "stacked_weights")
@@ -21,18 +20,7 @@ SOME = ("dh_next_never_applied", "carry_never_added", "kills_its_process", "rais
 
 def make_course(root, config=""):
     """A course with the sample submissions and a few corpus entries, release generated."""
-    copy_course(root)
-    with open(root / "nbgrader_config.py", "a") as f:
-        f.write(config)
-    release = nbformat.read(ROOT / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    master = master_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, 4))
-    for entry in (e for e in CORPUS if e.name in SOME):
-        folder = root / "submitted" / entry.name / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(fill_answers(release, answers_of(entry, master)), folder / NOTEBOOK)
-    code, log = course.nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
-    assert code == 0, log
-    return root
+    return corpus_course(root, [e for e in CORPUS if e.name in SOME], config, samples=True)
 
 
 def cell_grades(root):

@@ -4,13 +4,15 @@ import time
 
 import nbformat
 import pytest
-from conftest import ROOT, copy_course
+from conftest import POINTS, ROOT, copy_course
 from corpus import CORPUS
 
 from rnn_solutions import classgrader, course, judge
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK, fill_answers, master_answers
 
-FULL = {"rnn_cell_forward": 5, "rnn_forward": 5, "rnn_cell_backward": 6, "rnn_backward": 6}
+# exercise -> points, from the master notebook
+FULL = {name: sum(p for g, p in POINTS.items() if course.exercise_of(g) == name)
+        for name in map(course.exercise_of, POINTS)}
 TIMEOUT = 5  # seconds a cell may run here; the whole master notebook takes about 3
 
 
@@ -27,9 +29,11 @@ def answers_of(entry, master):
     return answers
 
 
-def corpus_course(root, entries, config=""):
-    """A course whose submissions are the corpus entries, release generated."""
-    copy_course(root, ("source", "release", "nbgrader_config.py"))
+def corpus_course(root, entries, config="", samples=False):
+    """A course whose submissions are the corpus entries (and the samples, if asked),
+    release generated."""
+    copy_course(root, ("source", "release", "nbgrader_config.py",
+                       *(("submitted",) if samples else ())))
     with open(root / "nbgrader_config.py", "a") as f:
         f.write(f"\nc.ExecutePreprocessor.timeout = {TIMEOUT}\n{config}")
     release = nbformat.read(ROOT / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)

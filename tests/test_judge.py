@@ -7,6 +7,7 @@ import struct
 import nbformat
 import numpy as np
 import pytest
+from conftest import same
 
 from rnn_solutions import grading, judge, rnn
 from rnn_solutions import kernel_client as client
@@ -204,17 +205,6 @@ VALUES = {
     "number": 2.5,
     "nested": {"h": [np.ones((2, 1)), (np.eye(2), 3.0)], "b": {"c": np.array([1.0, -2.0])}},
 }
-
-
-def same(a, b):
-    """Equal values of the same kinds, arrays compared exactly."""
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
-    return a == b
 
 
 @pytest.mark.parametrize("value", VALUES.values(), ids=VALUES.keys())

@@ -8,7 +8,7 @@ import re
 import nbformat
 import numpy as np
 import pytest
-from conftest import KERNEL, ROOT, copy_course, execute, grade_id
+from conftest import KERNEL, ROOT, copy_course, execute, grade_id, same
 from nbclient import NotebookClient
 
 from rnn_solutions import course, rnn, samples, student, submissions
@@ -16,17 +16,6 @@ from rnn_solutions.cases import EXERCISES
 from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
 
 EXAMPLES = [f"example_{name}" for name in EXERCISES]
-
-
-def same(a, b):
-    """Equal values of the same kinds, arrays compared exactly."""
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
-    return a == b
 
 
 def reference_namespace():
