@@ -26,10 +26,10 @@ $(VENV)/.installed: pyproject.toml
 
 # release/ and submitted/ are made here only, from source/
 release: setup
-	$(PY) -m rnn_solutions.course release
+	$(PY) -m rnn_solutions.engine.course release
 
 demo: release
-	$(PY) -m rnn_solutions.course grade
+	$(PY) -m rnn_solutions.engine.course grade
 	$(VENV)/bin/rnn-grade report rnn_step_by_step
 
 # sequential nbgrader autograde against the class grader (a few minutes; not a test)

@@ -27,8 +27,8 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from rnn_solutions.judge import JudgedExecute  # noqa: E402
-from rnn_solutions.metadata import CheckCellMetadataOnce  # noqa: E402
+from rnn_solutions.engine.judge import JudgedExecute  # noqa: E402
+from rnn_solutions.engine.metadata import CheckCellMetadataOnce  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
@@ -55,4 +55,4 @@ from nbgrader.validator import Validator  # noqa: E402
 Validator.preprocessors.default_value = [CheckCellMetadataOnce, ClearOutput, JudgedExecute]
 
 # What each assignment grades (rnn_solutions/declaration.py): its exercises, cases, checks.
-c.JudgedExecute.declarations = {"rnn_step_by_step": "rnn_solutions.grading:RNN"}
+c.JudgedExecute.declarations = {"rnn_step_by_step": "rnn_solutions.rnn_step_by_step.grading:RNN"}

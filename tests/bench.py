@@ -24,8 +24,13 @@ from conftest import ROOT, copy_course, execute
 from corpus import CORPUS
 from test_corpus import answers_of
 
-from rnn_solutions import classgrader, course
-from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK, fill_answers, master_answers
+from rnn_solutions.engine import classgrader, course
+from rnn_solutions.rnn_step_by_step.samples import (
+    ASSIGNMENT,
+    NOTEBOOK,
+    fill_answers,
+    master_answers,
+)
 
 
 def make_course(root, k):
@@ -82,7 +87,7 @@ def main(k=40, jobs=CORES + 1, rounds=3):
             bare = floor()
             rows.append((sequential, ours, sequential / ours, bare, ours * CORES / bare))
             print(_row(n, *rows[-1]), flush=True)
-        same = course.scores(plain) == course.scores(parallel)
+        same = course.scores(plain, ASSIGNMENT) == course.scores(parallel, ASSIGNMENT)
     print(_row("median", *map(statistics.median, zip(*rows, strict=True))))
     print(f"same scores for every student: {same}")
 

@@ -7,11 +7,12 @@ import nbformat
 import numpy as np
 import pytest
 
-from rnn_solutions import judge, submissions
-from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
+from rnn_solutions.engine import judge, submissions
+from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 ROOT = Path(__file__).resolve().parents[1]
-KERNEL, TIMEOUT = submissions.execution(ROOT)  # as nbgrader_config.py says
+CONFIG = submissions.course_config(ROOT)  # nbgrader_config.py, loaded as nbgrader does
+KERNEL, TIMEOUT = submissions.execution(ROOT)
 
 
 def _points():
@@ -24,9 +25,9 @@ def _points():
 POINTS = _points()
 
 
-def execute(nb, path, timeout=TIMEOUT):
+def execute(nb, path):
     """Run a notebook in `path` as autograde does, the judge included."""
-    return judge.execute(nb, path, KERNEL, timeout)
+    return judge.execute(nb, path, CONFIG)
 
 
 def copy_course(dest, parts=("source", "release", "submitted", "nbgrader_config.py")):

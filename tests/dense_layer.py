@@ -9,7 +9,7 @@ from typing import NamedTuple
 import nbformat
 import numpy as np
 
-from rnn_solutions.declaration import Assignment
+from rnn_solutions.engine.declaration import Assignment
 
 
 def dense_forward(x, W, b):

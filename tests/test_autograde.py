@@ -8,8 +8,8 @@ import pytest
 from conftest import POINTS, copy_course
 from nbgrader.api import Gradebook
 
-from rnn_solutions import course
-from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
+from rnn_solutions.engine import course
+from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 FULL = dict(POINTS)  # grade_id -> points, from the master notebook
 ZERO = dict.fromkeys(POINTS, 0)
@@ -26,7 +26,7 @@ def graded(tmp_path_factory):
     shutil.copy(root / "source" / ASSIGNMENT / NOTEBOOK, master_dir / NOTEBOOK)
     code, log = course.nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     assert code == 0, log
-    problems = course.grade(root)
+    problems = course.grade(root)[ASSIGNMENT]
     return root, problems
 
 
@@ -93,12 +93,12 @@ def test_failing_autograde_leaves_no_half_record(graded):
         cell.metadata.get("nbgrader", {})["schema_version"] = 99
     nbformat.write(nb, path)
     try:
-        problems = course.grade(root)
+        problems = course.grade(root)[ASSIGNMENT]
     finally:
         path.write_bytes(original)
     assert "nbgrader could not grade it" in problems["untouched"]
-    assert "untouched" not in course.scores(root)
-    assert course.scores(root)["perfect"]["rnn_backward"] == 6
+    assert "untouched" not in course.scores(root, ASSIGNMENT)
+    assert course.scores(root, ASSIGNMENT)["perfect"]["rnn_backward"] == 6
 
 
 @pytest.mark.slow
@@ -116,8 +116,8 @@ def test_submission_with_a_link_is_refused(graded, link, target):
     (folder / link).unlink(missing_ok=True)
     (folder / link).symlink_to(target)
     try:
-        problems = course.grade(root)
+        problems = course.grade(root)[ASSIGNMENT]
     finally:
         shutil.rmtree(folder.parent)
     assert f"the submission holds {link}, which is not a plain file" in problems["linker"]
-    assert "linker" not in course.scores(root)
+    assert "linker" not in course.scores(root, ASSIGNMENT)

@@ -10,9 +10,9 @@ from corpus import CORPUS
 from nbgrader.api import Gradebook
 from test_corpus import corpus_course
 
-from rnn_solutions import classgrader, course
-from rnn_solutions.report import write_report
-from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
+from rnn_solutions.engine import classgrader, course
+from rnn_solutions.engine.report import write_report
+from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 SOME = ("dh_next_never_applied", "carry_never_added", "kills_its_process", "raises",
         "patched_numpy", "stacked_weights")
@@ -95,7 +95,7 @@ def test_postgres_gradebook_with_concurrent_writers(both, tmp_path, postgres_url
             ASSIGNMENT, ASSIGNMENT, s.student.id).grades}
             for s in gb.find_assignment(ASSIGNMENT).submissions}
     assert ours == cell_grades(plain)
-    assert course.scores(root) == course.scores(plain)
+    assert course.scores(root, ASSIGNMENT) == course.scores(plain, ASSIGNMENT)
 
 
 @pytest.mark.slow

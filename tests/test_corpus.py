@@ -7,8 +7,13 @@ import pytest
 from conftest import POINTS, ROOT, copy_course
 from corpus import CORPUS
 
-from rnn_solutions import classgrader, course, judge
-from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK, fill_answers, master_answers
+from rnn_solutions.engine import classgrader, course, judge
+from rnn_solutions.rnn_step_by_step.samples import (
+    ASSIGNMENT,
+    NOTEBOOK,
+    fill_answers,
+    master_answers,
+)
 
 # exercise -> points, from the master notebook
 FULL = {name: sum(p for g, p in POINTS.items() if course.exercise_of(g) == name)
@@ -51,7 +56,7 @@ def corpus_course(root, entries, config="", samples=False):
 def graded(tmp_path_factory):
     """The corpus course, every entry graded with `course.grade`."""
     root = corpus_course(tmp_path_factory.mktemp("corpus"), CORPUS)
-    problems = course.grade(root)
+    problems = course.grade(root)[ASSIGNMENT]
     assert problems == {}
     return root
 
@@ -59,7 +64,7 @@ def graded(tmp_path_factory):
 @pytest.fixture(scope="module")
 def scores(graded):
     """{entry: {exercise: points}} from the gradebook."""
-    return course.scores(graded)
+    return course.scores(graded, ASSIGNMENT)
 
 
 @pytest.mark.slow
@@ -122,7 +127,7 @@ def test_attacks_on_the_course_succeed_without_the_sandbox(tmp_path, capsys):
     course.grade(root)
     assert "WARNING: grading kernels were NOT sandboxed" in capsys.readouterr().out
     deadline = time.monotonic() + 30  # the gradebook writer's process outlives its kernel
-    while time.monotonic() < deadline and course.scores(root) != {
+    while time.monotonic() < deadline and course.scores(root, ASSIGNMENT) != {
             e.name: FULL for e in attacks}:
         time.sleep(1)
-    assert course.scores(root) == {e.name: FULL for e in attacks}
+    assert course.scores(root, ASSIGNMENT) == {e.name: FULL for e in attacks}

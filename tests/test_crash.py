@@ -19,10 +19,10 @@ import pytest
 from conftest import copy_course
 from test_classgrader import cell_grades
 
-from rnn_solutions import course, submissions
-from rnn_solutions.samples import ASSIGNMENT
+from rnn_solutions.engine import course, submissions
+from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT
 
-COPIES = 3  # extra copies of the perfect and of the seed student's submission
+COPIES = 2  # extra copies of the perfect and of the seed student's submission
 GRADABLE = {"perfect", "untouched", "seed_student"} | {
     f"{name}_{i}" for name in ("perfect", "seed") for i in range(COPIES)}
 
@@ -40,12 +40,12 @@ def make_course(root):
 
 def grader(root, *extra):
     """The class grader's command, called by path as cron would (no activated venv)."""
-    return [sys.executable, "-m", "rnn_solutions.classgrader", "autograde", ASSIGNMENT,
+    return [sys.executable, "-m", "rnn_solutions.engine.classgrader", "autograde", ASSIGNMENT,
             "--course", str(root), "--jobs", "2", *extra]
 
 
 def course_command(root):
-    return [sys.executable, "-m", "rnn_solutions.course", "grade", str(root)]
+    return [sys.executable, "-m", "rnn_solutions.engine.course", "grade", str(root)]
 
 
 def run(cmd, kill_when=None, timeout=300):
@@ -111,7 +111,7 @@ KILL_POINTS = {
     "while saving grades": lambda root, pid: any(
         (root / "autograded" / ".judge" / ASSIGNMENT).glob("*.json")),
     # some students are done, others not
-    "halfway": lambda root, pid: len(completed(root)) >= 4,
+    "halfway": lambda root, pid: len(completed(root)) >= 3,
 }
 
 

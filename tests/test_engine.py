@@ -10,8 +10,8 @@ import pytest
 from conftest import KERNEL, ROOT
 from dense_layer import DENSE, SOLUTIONS, notebook
 
-from rnn_solutions import classgrader, course
-from rnn_solutions.samples import strip_solution_markers
+from rnn_solutions.engine import classgrader, course
+from rnn_solutions.rnn_step_by_step.samples import strip_solution_markers
 
 ASSIGNMENT = "dense_layer"
 TESTS = Path(__file__).resolve().parent

@@ -7,9 +7,9 @@ process exactly as they do in a graded cell.
 import numpy as np
 import pytest
 
-from rnn_solutions import grading, rnn
-from rnn_solutions.mistakes import MISTAKES
-from rnn_solutions.samples import seed_student
+from rnn_solutions.rnn_step_by_step import grading, rnn
+from rnn_solutions.rnn_step_by_step.mistakes import MISTAKES
+from rnn_solutions.rnn_step_by_step.samples import seed_student
 
 
 def rnn_cell_forward(xt, h_prev, parameters):
@@ -176,7 +176,7 @@ def backward_updates_dh_in_place(dh, caches):
 
 def hard_coded_example(xt, h_prev, parameters):
     """Returns the visible example's answer whatever the input."""
-    from rnn_solutions import cases
+    from rnn_solutions.rnn_step_by_step import cases
 
     return cases.example("rnn_cell_forward").expected
 

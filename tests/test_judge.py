@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from conftest import same
 
-from rnn_solutions import grading, judge, rnn
-from rnn_solutions import kernel_client as client
+from rnn_solutions.engine import judge
+from rnn_solutions.engine import kernel_client as client
+from rnn_solutions.rnn_step_by_step import grading, rnn
 
 
 @pytest.fixture

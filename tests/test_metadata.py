@@ -11,9 +11,9 @@ from nbgrader.nbgraderformat.common import SchemaMismatchError
 from nbgrader.preprocessors import CheckCellMetadata, Execute
 from traitlets.config.loader import PyFileConfigLoader
 
-from rnn_solutions.judge import JudgedExecute
-from rnn_solutions.metadata import CheckCellMetadataOnce, FastMetadataValidator
-from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
+from rnn_solutions.engine.judge import JudgedExecute
+from rnn_solutions.engine.metadata import CheckCellMetadataOnce, FastMetadataValidator
+from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 INVALID = (ValidationError, SchemaMismatchError)  # what nbgrader raises for bad metadata
 SOURCE = nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)

@@ -11,9 +11,10 @@ import pytest
 from conftest import KERNEL, ROOT, copy_course, execute, grade_id, same
 from nbclient import NotebookClient
 
-from rnn_solutions import course, rnn, samples, student, submissions
-from rnn_solutions.cases import EXERCISES
-from rnn_solutions.samples import ASSIGNMENT, NOTEBOOK
+from rnn_solutions.engine import course, submissions
+from rnn_solutions.rnn_step_by_step import rnn, samples, student
+from rnn_solutions.rnn_step_by_step.cases import EXERCISES
+from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 EXAMPLES = [f"example_{name}" for name in EXERCISES]
 

@@ -8,11 +8,11 @@ import sys
 import pytest
 from conftest import copy_course
 
-from rnn_solutions.samples import ASSIGNMENT
+from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT
 
 COMMANDS = {
-    "rnn-grade": ["-m", "rnn_solutions.classgrader", "autograde"],
-    "course grade": ["-m", "rnn_solutions.course", "grade"],
+    "rnn-grade": ["-m", "rnn_solutions.engine.classgrader", "autograde"],
+    "course grade": ["-m", "rnn_solutions.engine.course", "grade"],
 }
 
 

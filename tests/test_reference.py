@@ -6,8 +6,8 @@ The finite differences are those of the students' gradient check (`student.py`).
 import numpy as np
 import pytest
 
-from rnn_solutions import cases, rnn
-from rnn_solutions.student import numerical_gradient
+from rnn_solutions.rnn_step_by_step import cases, rnn
+from rnn_solutions.rnn_step_by_step.student import numerical_gradient
 
 SIZES = [
     cases.Dims(n_x=3, n_h=5, n_y=2, m=4, T_x=1),

@@ -5,7 +5,7 @@ import nbformat
 import pytest
 from conftest import execute
 
-from rnn_solutions import sandbox
+from rnn_solutions.engine import sandbox
 
 PROBE = '''import os, socket
 from pathlib import Path

@@ -14,10 +14,10 @@ import pytest
 from conftest import ROOT, execute
 from nbconvert import HTMLExporter
 
-from rnn_solutions import rnn
-from rnn_solutions.mistakes import MISTAKES
-from rnn_solutions.samples import ASSIGNMENT, seed_student
-from rnn_solutions.student_files import write_student_files
+from rnn_solutions.rnn_step_by_step import rnn
+from rnn_solutions.rnn_step_by_step.mistakes import MISTAKES
+from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, seed_student
+from rnn_solutions.rnn_step_by_step.student_files import write_student_files
 
 matplotlib.use("Agg")
 RELEASE = ROOT / "release" / ASSIGNMENT

@@ -4,7 +4,7 @@
 `make release` copies this file into the assignment folder as `rnn_utils.py`, beside
 `self_check_data.json` (the reference's outputs on the notebook's examples and the
 fingerprints of known mistakes there). It holds no solution: it only compares. The
-grader (`rnn_solutions.grading`) uses the same layout and comparison code.
+grader (`rnn_solutions.rnn_step_by_step.grading`) uses the same layout and comparison code.
 
     self_check(name, fn)                       -- run fn on the notebook's example and explain
     gradient_check(forward, backward)          -- centred finite differences of your functions

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rnn_solutions import rnn, student
-from rnn_solutions.cases import EXERCISES
-from rnn_solutions.mistakes import MISTAKES
+from rnn_solutions.rnn_step_by_step import rnn, student
+from rnn_solutions.rnn_step_by_step.cases import EXERCISES
+from rnn_solutions.rnn_step_by_step.mistakes import MISTAKES
 
 HEADER = "# Generated from rnn_solutions/student.py by `make release`: do not edit.\n"
 # significant digits kept in the data: the BLAS behind np.dot differs from machine to

@@ -8,7 +8,7 @@ for the students' self-checks. Numbers in comments refer to the list of common m
 
 import numpy as np
 
-from rnn_solutions import rnn
+from rnn_solutions.rnn_step_by_step import rnn
 
 
 def _sigmoid(u):

@@ -1,9 +1,10 @@
 """The course's commands: make the release, grade the submissions, print the scores.
 
-    python -m rnn_solutions.course release [COURSE]  -- students' files, release/, samples
-    python -m rnn_solutions.course grade [COURSE]    -- autograde, feedback, CSV export, table
+    python -m rnn_solutions.engine.course release [COURSE]  -- students' files, release/, samples
+    python -m rnn_solutions.engine.course grade [COURSE]    -- autograde, feedback, export, table
 
-COURSE is the nbgrader course directory (default: the current directory). `grade`
+COURSE is the nbgrader course directory (default: the current directory). Both commands
+work on every assignment that source/ holds and nbgrader_config.py declares. `grade`
 autogrades with the class grader (classgrader.py): every submission is read first, one
 that is not a readable notebook or has lost graded cells is reported and left out, the
 others are graded in parallel, and a run killed anywhere is finished by running `grade`
@@ -18,9 +19,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from rnn_solutions import submissions
-from rnn_solutions.samples import ASSIGNMENT, write_samples
-from rnn_solutions.student_files import write_student_files
+from rnn_solutions.engine import submissions
 
 
 def nbgrader(course, *args):
@@ -32,43 +31,58 @@ def nbgrader(course, *args):
 
 
 def release(course):
-    """Regenerate the students' files in source/, release/ with nbgrader, then the samples."""
-    write_student_files(Path(course) / "source" / ASSIGNMENT)
-    code, log = nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    if "there are submissions associated with it" in log:
-        sys.exit("nbgrader refuses to change the cells of an assignment that the gradebook "
-                 "holds submissions of. To start a new gradebook (its grades are lost), run "
-                 "`make clean` first.")
-    if code:
-        sys.exit(f"nbgrader generate_assignment failed:\n{log}")
-    print(f"release/{ASSIGNMENT} regenerated; samples: {', '.join(write_samples(course))}")
+    """For every assignment: the students' files in source/, release/ with nbgrader, then
+    the sample submissions."""
+    for assignment, declaration in submissions.declared(course).items():
+        declaration.write_student_files(Path(course) / "source" / assignment)
+        code, log = nbgrader(course, "generate_assignment", assignment, "--force")
+        if "there are submissions associated with it" in log:
+            sys.exit("nbgrader refuses to change the cells of an assignment that the "
+                     "gradebook holds submissions of. To start a new gradebook (its grades "
+                     "are lost), run `make clean` first.")
+        if code:
+            sys.exit(f"nbgrader generate_assignment failed:\n{log}")
+        samples = declaration.write_samples(course)
+        print(f"release/{assignment} regenerated; samples: {', '.join(samples) or 'none'}")
 
 
 def grade(course, jobs=None):
-    """Autograde every readable submission, then feedback, CSV export and the score table.
+    """For every assignment with submissions: autograde every readable one, feedback, and
+    the score table; then the CSV export. {assignment: {student: why not graded}}.
 
     Autograde is the class grader's (resumable: a run killed anywhere is finished by
     running this again); feedback and export are nbgrader's commands.
     """
-    from rnn_solutions import classgrader
+    from rnn_solutions.engine import classgrader
 
     root = Path(course).resolve()
     jobs = jobs or (os.cpu_count() or 1) + 1
-    problems = classgrader.autograde(root, ASSIGNMENT, jobs=jobs, out=sys.stderr,
-                                     summary=False)
-    steps = [("export", "--to", str(root / "grades.csv"))]
-    if any((root / "autograded").glob(f"*/{ASSIGNMENT}")):  # nbgrader fails on none
-        steps.insert(0, ("generate_feedback", ASSIGNMENT, "--force"))
-    for args in steps:
-        code, log = nbgrader(root, *args)
-        if code:
-            sys.exit(f"nbgrader {args[0]} failed:\n{log}")
-    print(score_table(root, problems))
-    print(classgrader.warnings_of(root, ASSIGNMENT), end="")
+    found = {a: submissions.students(root, a) for a in submissions.declared(root)}
+    if not any(found.values()):
+        raise submissions.CourseError(
+            f"no submissions of {', '.join(found) or 'any assignment'}: put each student's "
+            "notebook in submitted/STUDENT/ASSIGNMENT/")
+    problems = {}
+    for assignment in (a for a, students in found.items() if students):
+        problems[assignment] = classgrader.autograde(root, assignment, jobs=jobs,
+                                                     out=sys.stderr, summary=False)
+        if any((root / "autograded").glob(f"*/{assignment}")):  # nbgrader fails on none
+            _nbgrader_or_exit(root, "generate_feedback", assignment, "--force")
+    _nbgrader_or_exit(root, "export", "--to", str(root / "grades.csv"))
+    for assignment, failed in problems.items():
+        print(score_table(root, failed, assignment))
+        print(classgrader.warnings_of(root, assignment), end="")
     return problems
 
 
-def exercises(course, assignment=ASSIGNMENT):
+def _nbgrader_or_exit(root, *args):
+    """Run an nbgrader command; exit with its log if it fails."""
+    code, log = nbgrader(root, *args)
+    if code:
+        sys.exit(f"nbgrader {args[0]} failed:\n{log}")
+
+
+def exercises(course, assignment):
     """The exercises of an assignment, in the notebook's order, read from its graded test
     cells' grade ids (test_rnn_forward_values -> rnn_forward)."""
     names = [exercise_of(g) for g in submissions.graded_cells(course, assignment)
@@ -76,7 +90,7 @@ def exercises(course, assignment=ASSIGNMENT):
     return list(dict.fromkeys(names))
 
 
-def scores(course, assignment=ASSIGNMENT):
+def scores(course, assignment):
     """{student: {exercise: points}} read from the gradebook's per-cell grades."""
     table, names = {}, exercises(course, assignment)
     with Gradebook(submissions.gradebook_url(course)) as gb:
@@ -89,7 +103,7 @@ def scores(course, assignment=ASSIGNMENT):
     return table
 
 
-def max_scores(course, assignment=ASSIGNMENT):
+def max_scores(course, assignment):
     """{exercise: points available} from the gradebook's grade cells."""
     out = dict.fromkeys(exercises(course, assignment), 0.0)
     with Gradebook(submissions.gradebook_url(course)) as gb:
@@ -104,8 +118,9 @@ def exercise_of(grade_id):
     return grade_id.removeprefix("test_").rsplit("_", 1)[0]
 
 
-def score_table(course, problems, assignment=ASSIGNMENT):
-    """The student x exercise table, then what could not be graded and why."""
+def score_table(course, problems, assignment):
+    """The student x exercise table of an assignment, then what could not be graded and
+    why."""
     rows, top = scores(course, assignment), max_scores(course, assignment)
     names = list(top)
     head = ["student", *names, "total"]
@@ -119,7 +134,7 @@ def score_table(course, problems, assignment=ASSIGNMENT):
                      for line in lines)
     for student, problem in sorted(problems.items()):
         text += f"\nNOT GRADED {student}: {problem}"
-    return text
+    return f"{assignment}\n{text}"
 
 
 def main(argv=None):

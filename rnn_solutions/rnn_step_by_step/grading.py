@@ -21,10 +21,10 @@ import copy
 
 import numpy as np
 
-from rnn_solutions import cases, rnn
-from rnn_solutions import student as s
-from rnn_solutions.declaration import Assignment
-from rnn_solutions.mistakes import MISTAKES
+from rnn_solutions.engine.declaration import Assignment
+from rnn_solutions.rnn_step_by_step import cases, rnn, samples, student_files
+from rnn_solutions.rnn_step_by_step import student as s
+from rnn_solutions.rnn_step_by_step.mistakes import MISTAKES
 
 CALLS_PER_STEP = 2  # a sequence function may call the cell function twice per step
 
@@ -53,6 +53,12 @@ class RnnStepByStep(Assignment):
     def is_step_of(self, helper, args, case):
         return _is_step_of(helper, args, case)
 
+    def write_student_files(self, folder):
+        student_files.write_student_files(folder)
+
+    def write_samples(self, root):
+        return samples.write_samples(root)
+
 
 RNN = RnnStepByStep()
 
@@ -70,7 +76,7 @@ def check_values(name, fn):
 def _check(name, fn, part):
     """Run the hidden checks of one part the way production does (`judge.check_here`):
     a judge in this process, the kernel client calling fn; AssertionError on failure."""
-    from rnn_solutions import judge
+    from rnn_solutions.engine import judge
 
     judge.check_here(f"test_{name}_{part}", fn, RNN)
 

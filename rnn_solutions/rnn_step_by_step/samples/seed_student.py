@@ -4,7 +4,7 @@ Cells are separated by `# %%` lines; `samples.py` copies each into its answer ce
 """
 import numpy as np
 
-from rnn_solutions.rnn import softmax  # noqa: F401 -- the notebook provides softmax
+from rnn_solutions.rnn_step_by_step.rnn import softmax  # noqa: F401 -- the notebook provides softmax
 
 # %%
 #FUNCTION: rnn_cell_forward

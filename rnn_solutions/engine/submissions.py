@@ -119,7 +119,7 @@ def grader_fingerprint(root, assignment):
     """A hash of what decides the grades besides the submission: the assignment's source
     folder, nbgrader_config.py and the grading package. Changing any of them (a hidden
     case, a check, a point) makes every student's record stale, so all are graded again."""
-    root, package = Path(root), Path(__file__).parent
+    root, package = Path(root), Path(__file__).parents[1]  # all of rnn_solutions
     sha = hashlib.sha256()
     files = [root / "nbgrader_config.py", *sorted((root / "source" / assignment).rglob("*")),
              *sorted(package.rglob("*.py"))]
@@ -187,6 +187,16 @@ def gradebook_url(root):
     coursedir = CourseDirectory(config=course_config(root))
     coursedir.root = str(Path(root).resolve())
     return coursedir.db_url
+
+
+def declared(root):
+    """{assignment: its declaration} for the assignments nbgrader_config.py declares and
+    source/ holds, in name order."""
+    from rnn_solutions.engine.declaration import load
+
+    specs = course_config(root).JudgedExecute.get("declarations", {})
+    return {name: load(specs[name]) for name in sorted(specs)
+            if (Path(root) / "source" / name).is_dir()}
 
 
 def execution(root):

@@ -6,7 +6,7 @@
 
 Regenerate them from the repository root with
 
-    python -m rnn_solutions.figures [OUTDIR]
+    python -m rnn_solutions.rnn_step_by_step.figures [OUTDIR]
 
 OUTDIR defaults to source/rnn_step_by_step/images. The files are byte-identical from run
 to run (fixed SVG hash salt, no date, text drawn as paths), for a given matplotlib version.
@@ -20,7 +20,7 @@ import matplotlib.style
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-DEFAULT_OUTDIR = Path(__file__).resolve().parents[1] / "source" / "rnn_step_by_step" / "images"
+DEFAULT_OUTDIR = Path(__file__).resolve().parents[2] / "source" / "rnn_step_by_step" / "images"
 UNITS_PER_INCH = 2  # drawing coordinates: 1 unit = half an inch
 
 CELL_FACE, CELL_EDGE = "#eaf2fb", "#2b5d8a"

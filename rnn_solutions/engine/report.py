@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from rnn_solutions import course as course_commands
+from rnn_solutions.engine import course as course_commands
 
 HINT = re.compile(r"^\s*- (hint: .*|the gradient passed to step \d+ .*|step \d+ should be .*)$")
 

@@ -32,7 +32,6 @@ or executed by the instructor's process.
 import base64
 import contextlib
 import copy
-import importlib
 import io
 import json
 import os
@@ -50,8 +49,9 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Unicode
 
-from rnn_solutions import sandbox
-from rnn_solutions.kernel_client import encode, read_exactly, send
+from rnn_solutions.engine import sandbox
+from rnn_solutions.engine.declaration import load as load_declaration
+from rnn_solutions.engine.kernel_client import encode, read_exactly, send
 
 CLIENT = "_rnn_judge"
 GRADE_ID = re.compile(r"^test_(?P<name>\w+?)_(?P<part>structure|values)$")
@@ -378,17 +378,15 @@ class JudgedExecute(Execute):
 
     sandbox = Bool(True, help="Run grading kernels in a bubblewrap sandbox (sandbox.py) "
                               "when the machine can").tag(config=True)
-    declarations = Dict(value_trait=Unicode(),
-                        default_value={"rnn_step_by_step": "rnn_solutions.grading:RNN"},
-                        help="Each assignment's declaration (declaration.py), as "
-                             "'module:attribute'").tag(config=True)
+    declarations = Dict(value_trait=Unicode(), help="Each assignment's declaration "
+                        "(declaration.py), as 'module:attribute'").tag(config=True)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", sandbox.GradingKernelManager)
         super().__init__(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
-        self.judge = Judge(self.declaration(resources))
+        self.judge = Judge(self.declaration_of(resources))
         try:
             self._run_all(nb, resources, km)
         finally:
@@ -400,17 +398,14 @@ class JudgedExecute(Execute):
             self.log.warning("the grading kernel was NOT sandboxed: %s", sandbox.WARNING)
         return nb, self.resources
 
-    def declaration(self, resources):
+    def declaration_of(self, resources):
         """The declaration of the notebook's assignment (named by nbgrader, else by the
         notebook's folder), or None for an assignment not declared."""
         resources = resources or {}
         assignment = resources.get("nbgrader", {}).get("assignment") or \
             Path(resources.get("metadata", {}).get("path") or ".").resolve().name
         spec = self.declarations.get(assignment)
-        if spec is None:
-            return None
-        module, _, attribute = spec.partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        return None if spec is None else load_declaration(spec)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -545,11 +540,10 @@ def apply_verdicts(nb, judge, timeout):
         mark(cell, "HiddenChecksFailed", message)
 
 
-def execute(nb, path, kernel_name, timeout):
+def execute(nb, path, config, **settings):
     """Run a notebook in `path` as autograde does, the judge included; return it executed.
 
-    kernel_name, timeout -- as the course's nbgrader_config.py says
-    (`submissions.execution(course)`)."""
-    JudgedExecute(kernel_name=kernel_name, timeout=timeout).preprocess(
-        nb, {"metadata": {"path": str(path)}})
+    config -- the course's nbgrader_config.py (`submissions.course_config`): the kernel,
+    the timeout and the declarations; settings -- JudgedExecute's traits to change."""
+    JudgedExecute(config=config, **settings).preprocess(nb, {"metadata": {"path": str(path)}})
     return nb

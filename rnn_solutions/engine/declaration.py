@@ -5,7 +5,8 @@ assignment declares itself once, as a subclass of `Assignment`, and nbgrader_con
 names it (`c.JudgedExecute.declarations = {"ASSIGNMENT": "module:attribute"}`). Points
 and grade ids live in the master notebook: a graded test cell `test_NAME_PART` (PART is
 `structure` or `values`) whose hidden part calls `_rnn_judge.check("test_NAME_PART", NAME)`
-is judged on the declaration's cases of exercise NAME.
+is judged on the declaration's cases of exercise NAME. `course release` asks it for the
+files students get and the sample submissions.
 
 The defaults compare any nested output (arrays, dicts, tuples, lists, numbers) with the
 reference's: `structure` checks kinds, keys, lengths and shapes, `values` the numbers too
@@ -13,6 +14,7 @@ reference's: `structure` checks kinds, keys, lengths and shapes, `values` the nu
 (hints for known mistakes, named cache layouts) overrides `problems`.
 """
 
+import importlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -53,6 +55,21 @@ class Assignment:
     def is_step_of(self, helper, args, case):
         """Whether a call of `helper` with `args` is one step of `case` (else refused)."""
         return False
+
+    def write_student_files(self, folder):
+        """Write the files students get beside the notebook into the source folder
+        (`course release` runs this before nbgrader generate_assignment)."""
+
+    def write_samples(self, root):
+        """Write the assignment's sample submissions under root/submitted; return their
+        names (`course release` runs this after nbgrader generate_assignment)."""
+        return []
+
+
+def load(spec):
+    """The declaration named by 'module:attribute'."""
+    module, _, attribute = spec.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def layout_problems(expected, actual, path):

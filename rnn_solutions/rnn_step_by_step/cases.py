@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnn_solutions import rnn, student
+from rnn_solutions.rnn_step_by_step import rnn, student
 
 EXERCISES = ("rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward")
 

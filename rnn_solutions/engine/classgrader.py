@@ -25,8 +25,8 @@ import time
 import warnings
 from pathlib import Path
 
-from rnn_solutions import judge, sandbox, submissions
-from rnn_solutions.report import write_report
+from rnn_solutions.engine import judge, sandbox, submissions
+from rnn_solutions.engine.report import write_report
 
 _api = None  # the worker's NbGraderAPI, made once per worker process
 KERNEL_START_FAILURES = ("Kernel died before replying", "Kernel didn't respond")
