@@ -7,6 +7,9 @@ nothing: it asks the judge for the inputs of the running cell's checks, runs the
 student's function on them and sends back what came out, as plain float64 arrays. The
 judge computes every verdict; a kernel that patches this module only loses its points.
 
+`parameter_names`, `replaced` and `quiet` are also the students' self-checks': `make
+release` copies them into rnn_utils.py.
+
 Wire format: length-prefixed JSON. The judge sends with `send` and `encode` from here, and
 reads with its own `recv` and `decode`, which trust nothing.
 """
@@ -101,20 +104,22 @@ def bind(names, args, kwargs):
     return [bound.arguments[n] for n in names]
 
 
-class StandIn:
-    """The reference cell function, computed by the judge one step at a time.
+def parameter_names(own, names):
+    """The parameter names a call of the cell function may use as keywords: those of the
+    student's own cell function `own` when it has as many as the documented `names`."""
+    try:
+        theirs = list(inspect.signature(own).parameters)
+    except (TypeError, ValueError):
+        theirs = []
+    return theirs if len(theirs) == len(names) else list(names)
 
-    names -- its parameters: the student's own cell function's, when it has as many as
-    the documented ones (a call by keyword uses the student's names), else those."""
+
+class StandIn:
+    """The reference cell function, computed by the judge one step at a time."""
 
     def __init__(self, sock, name, names, own=None):
-        self.sock, self.__name__, self.names = sock, name, names
-        try:
-            theirs = list(inspect.signature(own).parameters)
-        except (TypeError, ValueError):
-            theirs = []
-        if len(theirs) == len(names):
-            self.names = theirs
+        self.sock, self.__name__ = sock, name
+        self.names = parameter_names(own, names)
 
     def __call__(self, *args, **kwargs):
         send(self.sock, {"op": "helper", "args": encode(bind(self.names, args, kwargs))})
@@ -126,7 +131,8 @@ class StandIn:
 
 @contextlib.contextmanager
 def replaced(namespace, name, stand_in):
-    """`name` bound to `stand_in` in the function's globals, restored afterwards."""
+    """`name` bound to `stand_in` in the function's globals, restored afterwards; bound
+    even when the notebook has no such function (not written yet, or its cell failed)."""
     if not name or not isinstance(namespace, dict):
         yield
         return

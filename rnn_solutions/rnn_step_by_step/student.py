@@ -10,16 +10,16 @@ grader (`rnn_solutions.rnn_step_by_step.grading`) uses the same layout and compa
     plot_gradient_norms(rnn_forward, rnn_backward) -- vanishing and exploding gradients
 """
 
-import contextlib
 import copy
 import inspect
 import json
-import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+# shared with the grader's kernel client; `make release` copies them into rnn_utils.py
+from rnn_solutions.engine.kernel_client import parameter_names, quiet, replaced  # inlined
 
 RTOL, ATOL = 1e-6, 1e-8
 GRADIENT_KEYS = {
@@ -190,40 +190,6 @@ def modified_inputs(pristine, inputs, names):
     return problems
 
 
-@contextlib.contextmanager
-def quiet():
-    """While a student's function runs: no warnings, and what it writes to stderr goes to
-    stdout (nbgrader scores a graded cell that writes to stderr 0)."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"), \
-            contextlib.redirect_stderr(sys.stdout):
-        warnings.simplefilter("ignore")
-        yield
-
-
-@contextlib.contextmanager
-def helper_replaced(name, fn, stand_in):
-    """Let a sequence function call `stand_in` instead of the notebook's cell function.
-
-    The stand-in is put in even when the notebook has no cell function (not written yet,
-    or its cell failed), so the sequence function is graded on its own.
-    """
-    helper = HELPER.get(name)
-    namespace = getattr(fn, "__globals__", None)
-    if helper is None or not isinstance(namespace, dict):
-        yield
-        return
-    missing = object()
-    own = namespace.get(helper, missing)
-    namespace[helper] = stand_in
-    try:
-        yield
-    finally:
-        if own is missing:
-            namespace.pop(helper, None)
-        else:
-            namespace[helper] = own
-
-
 # ---- self-checks on the notebook's examples ---------------------------------------------
 
 ARGUMENTS = {"rnn_cell_forward": ("xt", "h_prev", "parameters"),
@@ -253,7 +219,7 @@ def self_check(name, fn, part="values"):
     pristine = copy.deepcopy(inputs)
     own = getattr(fn, "__globals__", {}).get(HELPER.get(name, ""))
     replay = _Replay(name, data, inputs, own)
-    with quiet(), helper_replaced(name, fn, replay):
+    with quiet(), replaced(getattr(fn, "__globals__", None), HELPER.get(name), replay):
         out = fn(*inputs)
     problems = structure_problems(name, out, expected, T_x)
     if part == "values":
@@ -297,15 +263,7 @@ class _Replay:
 
     def __init__(self, name, data, inputs, own=None):
         self.name, self.data, self.inputs, self.problems = name, data, inputs, []
-        # called by keyword with the names of the student's own cell function, if it has
-        # as many parameters as the documented ones, else with the documented names
-        self.names = ARGUMENTS.get(HELPER.get(name), ())
-        try:
-            theirs = list(inspect.signature(own).parameters)
-        except (TypeError, ValueError):
-            theirs = []
-        if len(theirs) == len(self.names):
-            self.names = theirs
+        self.names = parameter_names(own, ARGUMENTS.get(HELPER.get(name), ()))
 
     def __call__(self, *args, **kwargs):
         # called by position or by keyword, as the cell function would be

@@ -1,22 +1,26 @@
 """The files the release ships for students, made from the reference by `make release`.
 
-    rnn_utils.py           -- a copy of `student.py` (self-checks, gradient check, plot)
+    rnn_utils.py           -- a copy of `student.py` (self-checks, gradient check, plot),
+                              with the helpers it shares with the kernel client inlined
     self_check_data.json   -- the reference's outputs on the notebook's examples, the
                               fingerprints of known mistakes there, and the steps the
                               self-check replays for the sequence functions
 """
 
 import copy
+import inspect
 import json
 from pathlib import Path
 
 import numpy as np
 
+from rnn_solutions.engine import kernel_client
 from rnn_solutions.rnn_step_by_step import rnn, student
 from rnn_solutions.rnn_step_by_step.cases import EXERCISES
 from rnn_solutions.rnn_step_by_step.mistakes import MISTAKES
 
-HEADER = "# Generated from rnn_solutions/student.py by `make release`: do not edit.\n"
+HEADER = ("# Generated from rnn_solutions/rnn_step_by_step/student.py by `make release`: "
+          "do not edit.\n")
 # significant digits kept in the data: the BLAS behind np.dot differs from machine to
 # machine in the last bits, and the self-checks' tolerance (rtol 1e-6) is far looser
 DIGITS = 12
@@ -52,11 +56,21 @@ def backward_steps(dh, caches):
     return steps
 
 
+def students_helpers():
+    """student.py as students get it: standing alone, the helpers it shares with the
+    kernel client copied in where it imports them."""
+    source = Path(student.__file__).read_text()
+    line = next(x for x in source.splitlines(keepends=True) if x.endswith("# inlined\n"))
+    shared = [kernel_client.parameter_names, kernel_client.quiet, kernel_client.replaced]
+    imports = "import contextlib\nimport sys\nimport warnings\n"  # what the copies use
+    return source.replace(line, imports + "\n\n" + "\n\n".join(
+        inspect.getsource(f) for f in shared) + "\n")
+
+
 def write_student_files(folder):
     """Write rnn_utils.py and self_check_data.json into the assignment folder."""
     folder = Path(folder)
-    source = Path(student.__file__).read_text()
-    (folder / "rnn_utils.py").write_text(HEADER + source)
+    (folder / "rnn_utils.py").write_text(HEADER + students_helpers())
     data = rounded({name: example_data(name) for name in EXERCISES})
     (folder / "self_check_data.json").write_text(json.dumps(data, separators=(",", ":")) + "\n")
 
