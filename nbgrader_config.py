@@ -11,9 +11,9 @@ c.ExecutePreprocessor.kernel_name = "rnn-step-by-step"
 # A cell that runs longer than this is interrupted and fails (the whole notebook takes ~3 s).
 c.ExecutePreprocessor.timeout = 30
 
-# Hidden checks are judged outside the student's kernel (rnn_solutions/judge.py):
+# Hidden checks are judged outside the student's kernel (rnn_solutions/engine/judge.py):
 # JudgedExecute takes the place of nbgrader's Execute. CheckCellMetadataOnce is nbgrader's
-# CheckCellMetadata with its schema compiled once (rnn_solutions/metadata.py). The rest,
+# CheckCellMetadata with its schema compiled once (rnn_solutions/engine/metadata.py). The rest,
 # and the order, is nbgrader's default.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
@@ -54,5 +54,5 @@ from nbgrader.validator import Validator  # noqa: E402
 
 Validator.preprocessors.default_value = [CheckCellMetadataOnce, ClearOutput, JudgedExecute]
 
-# What each assignment grades (rnn_solutions/declaration.py): its exercises, cases, checks.
+# What each assignment grades (rnn_solutions/engine/declaration.py): its exercises, cases, checks.
 c.JudgedExecute.declarations = {"rnn_step_by_step": "rnn_solutions.rnn_step_by_step.grading:RNN"}

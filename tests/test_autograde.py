@@ -104,7 +104,7 @@ def test_failing_autograde_leaves_no_half_record(graded):
 @pytest.mark.slow
 @pytest.mark.parametrize("link, target", [
     (NOTEBOOK, f"../../../source/{ASSIGNMENT}/{NOTEBOOK}"),
-    ("notes.py", "../../../rnn_solutions/rnn.py"),
+    ("notes.py", "../../../rnn_solutions/rnn_step_by_step/rnn.py"),
     ("grades.db", "../../../gradebook.db"),
 ], ids=["the master notebook", "the reference", "the gradebook"])
 def test_submission_with_a_link_is_refused(graded, link, target):
