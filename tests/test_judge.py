@@ -365,3 +365,10 @@ def test_closing_the_judge_ends_its_accept_thread():
     court.close()
     court.acceptor.join(timeout=5)
     assert not court.acceptor.is_alive()
+
+
+def test_a_cell_of_an_undeclared_exercise_is_an_error(court):
+    """A graded cell whose exercise the declaration lacks stops grading with a clear
+    error (nbgrader then reports the submission), not a silent zero."""
+    with pytest.raises(RuntimeError, match="declares no such exercise"):
+        court.open("test_lstm_forward_values")

@@ -36,17 +36,13 @@ def _start_worker(root):
     """Load nbgrader and the course's nbgrader_config.py once in this worker."""
     global _api
     from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
 
     # nbgrader's own SQLAlchemy usage warns on every submission; the scores are unaffected
     warnings.filterwarnings("ignore", message=".*not in session.*")
     os.chdir(root)
     submissions.tools_on_path()
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    coursedir = CourseDirectory(config=config)
-    coursedir.root = str(root)
-    _api = NbGraderAPI(coursedir, config=config)
+    config = submissions.course_config(root)
+    _api = NbGraderAPI(submissions.course_directory(root, config), config=config)
 
 
 def _grade_at(root, assignment, student):

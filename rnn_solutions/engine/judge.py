@@ -128,6 +128,9 @@ class Window:
     def __init__(self, grade_id, declaration):
         match = GRADE_ID.match(grade_id)
         self.grade_id, self.name, self.part = grade_id, match["name"], match["part"]
+        if declaration is None or self.name not in declaration.exercises:
+            raise RuntimeError(f"{grade_id} calls the judge, but the notebook's assignment "
+                               "declares no such exercise: see c.JudgedExecute.declarations")
         self.declaration = declaration
         # the cell function the exercise calls, answered by the judge, or None
         self.helper = declaration.helpers.get(self.name)
@@ -169,9 +172,11 @@ class Judge:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def open(self, grade_id):
-        """The graded cell `grade_id` starts: its check session may begin."""
+        """The graded cell `grade_id` starts: its check session may begin. RuntimeError if
+        the assignment's declaration has no such exercise."""
+        window = Window(grade_id, self.declaration)
         with self.lock:
-            self.window = Window(grade_id, self.declaration)
+            self.window = window
 
     def end(self):
         """The running graded cell finished: no session is honoured until the next opens."""
@@ -437,11 +442,6 @@ class JudgedExecute(Execute):
     def _run_cell(self, cell, resources, index):
         """Run one cell; a graded test cell runs inside its window of the judge."""
         grade_id = judged_grade_id(cell)
-        declaration = self.judge.declaration
-        if grade_id and (declaration is None or Window(grade_id, declaration).name
-                         not in declaration.exercises):
-            raise RuntimeError(f"{grade_id} calls the judge, but the notebook's assignment "
-                               "declares no such exercise: see c.JudgedExecute.declarations")
         if grade_id:
             self.judge.open(grade_id)
         try:

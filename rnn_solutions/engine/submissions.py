@@ -180,13 +180,19 @@ def course_config(root):
     return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
 
 
-def gradebook_url(root):
-    """The gradebook nbgrader_config.py names (default: gradebook.db in the course)."""
+def course_directory(root, config=None):
+    """nbgrader's CourseDirectory of the course, as its nbgrader_config.py (or `config`,
+    already loaded) sets it up."""
     from nbgrader.coursedir import CourseDirectory
 
-    coursedir = CourseDirectory(config=course_config(root))
+    coursedir = CourseDirectory(config=config or course_config(root))
     coursedir.root = str(Path(root).resolve())
-    return coursedir.db_url
+    return coursedir
+
+
+def gradebook_url(root):
+    """The gradebook nbgrader_config.py names (default: gradebook.db in the course)."""
+    return course_directory(root).db_url
 
 
 def declared(root):
