@@ -4,6 +4,10 @@ c = get_config()  # noqa: F821 -- injected by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "rnn-step-by-step"
 
+# nbgrader's default, and each master's _judge.py: the hidden checks in the instructor's own
+# kernel (rnn_solutions/engine/judge.py), neither released nor taken from a submission
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "_judge.py"]
+
 # Grade in the project's own environment, whatever kernels the user has installed:
 # `make setup` installs this kernelspec into the project's virtual environment.
 c.ExecutePreprocessor.kernel_name = "rnn-step-by-step"
@@ -12,9 +16,9 @@ c.ExecutePreprocessor.kernel_name = "rnn-step-by-step"
 c.ExecutePreprocessor.timeout = 30
 
 # Hidden checks are judged outside the student's kernel (rnn_solutions/engine/judge.py):
-# JudgedExecute takes the place of nbgrader's Execute. CheckCellMetadataOnce is nbgrader's
-# CheckCellMetadata with its schema compiled once (rnn_solutions/engine/metadata.py). The rest,
-# and the order, is nbgrader's default.
+# JudgedExecute (execute.py) takes the place of nbgrader's Execute. CheckCellMetadataOnce is
+# nbgrader's CheckCellMetadata with its schema compiled once (rnn_solutions/engine/metadata.py).
+# The rest, and the order, is nbgrader's default.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -27,7 +31,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from rnn_solutions.engine.judge import JudgedExecute  # noqa: E402
+from rnn_solutions.engine.execute import JudgedExecute  # noqa: E402
 from rnn_solutions.engine.metadata import CheckCellMetadataOnce  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [

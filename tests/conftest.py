@@ -7,7 +7,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from rnn_solutions.engine import judge, submissions
+from rnn_solutions.engine import execute as engine_execute
+from rnn_solutions.engine import submissions
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ POINTS = _points()
 
 def execute(nb, path):
     """Run a notebook in `path` as autograde does, the judge included."""
-    return judge.execute(nb, path, CONFIG)
+    return engine_execute.execute(nb, path, CONFIG)
 
 
 def copy_course(dest, parts=("source", "release", "submitted", "nbgrader_config.py")):

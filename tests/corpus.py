@@ -84,7 +84,7 @@ CHEAT = [
     Entry("patched_numpy", "cheat", {CF: 2}, cells={CF: "np.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\nnp.array_equal = lambda *a, **k: True\n" + _FAKE.format(name=CF)}),
     Entry("zeroed_random_generators", "cheat", {CF: 2}, cells={CF: "np.random.randn = lambda *shape: np.zeros(shape)\n_rng = np.random.default_rng\nnp.random.default_rng = lambda *a, **k: type('Z', (), {'standard_normal': staticmethod(lambda shape: np.zeros(shape))})()\n" + _FAKE.format(name=CF)}),
     Entry("patched_builtins", "cheat", {CF: 2}, cells={CF: "import builtins\nbuiltins.AssertionError = type('Quiet', (Exception,), {})\nbuiltins.print = lambda *a, **k: None\n" + _FAKE.format(name=CF)}),
-    Entry("fake_judge_and_reference_modules", "cheat", {CF: 0, FW: 0, CB: 0, BW: 0}, before={CF: "import sys, types\nsys.modules['_rnn_judge'] = types.SimpleNamespace(check=lambda *a: print('hidden checks passed'))\nsys.modules['rnn_solutions'] = types.SimpleNamespace()\n"}),
+    Entry("fake_judge_and_reference_modules", "cheat", {CF: 0, FW: 0, CB: 0, BW: 0}, before={CF: "import sys, types\nsys.modules['_judge'] = types.SimpleNamespace(check=lambda *a: print('hidden checks passed'))\nsys.modules['rnn_solutions'] = types.SimpleNamespace()\n"}),
     Entry("rebound_self_check", "cheat", {CB: 2}, edits={CB: [(DU, "du = np.zeros_like(dh_next)")]}, before={CB: "self_check = lambda *a, **k: print('the visible checks pass.')\n"}),
     Entry("lying_array_subclass", "cheat", {CF: 2}, cells={CF: "class Close(np.ndarray):\n    def __eq__(self, other): return np.ones(np.shape(self), bool)\n    def __array_ufunc__(self, ufunc, method, *inputs, **kw): return True\n" + _FAKE.format(name=CF).replace("return h_next, yt_pred,", "return h_next.view(Close), yt_pred.view(Close),")}),
     Entry("searches_stack_and_history", "cheat", {CB: 2}, cells={CB: '''import inspect
@@ -121,12 +121,14 @@ _STUBS = {n: _NOTHING.format(name=n) for n in (FW, CB, BW)}
 _QUIET_SELF_CHECK = 'self_check = lambda *a, **k: print("the visible checks pass.")\n'
 
 _FORGE = f'''import json, socket, struct, sys
-_judge = sys.modules["_rnn_judge"]
+from contextlib import suppress
+_judge = sys.modules["_judge"]
 def _say(sock, message):
     data = json.dumps(message).encode()
     sock.sendall(struct.pack(">I", len(data)) + data)
 for _grade_id in {GRADE_IDS!r}:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock:
+    # the judge hangs up on a refused request: a forger carries on regardless
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock, suppress(OSError):
         _sock.connect(_judge.ADDRESS)
         for _message in ({{"op": "check", "grade_id": _grade_id}}, {{"op": "done"}},
                          {{"passed": True, "grade_id": _grade_id, "message": "passed"}}):
@@ -137,7 +139,7 @@ _judge.check = lambda grade_id, fn: print(grade_id, "hidden checks passed")
 _ORACLE = '''import inspect, socket, sys
 def _oracle(helper, *args):
     """The reference's answer from the judge: on the check's own socket, else a new one."""
-    j = sys.modules["_rnn_judge"]
+    j = sys.modules["_judge"]
     for frame in inspect.stack():
         sock = frame.frame.f_locals.get("sock")
         if isinstance(sock, socket.socket):
@@ -190,19 +192,18 @@ if os.fork() == 0:  # a child that outlives this notebook's grading and writes a
 '''
 
 _MALFORMED = '''import socket, struct, sys
+from contextlib import suppress
+# the judge may hang up before all the bytes are sent: the sender carries on regardless
 for _data in (b"[1, 2, 3]", b"", b"null", b"[" * 100000 + b"]" * 100000,
               b'{"op": "check", "grade_id": 7}', bytes([255, 254]),
               b'{"op": "helper", "args": {"nd": "!!", "shape": [-1]}}'):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock:
-        _sock.connect(sys.modules["_rnn_judge"].ADDRESS)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock, suppress(OSError):
+        _sock.connect(sys.modules["_judge"].ADDRESS)
         _sock.sendall(struct.pack(">I", len(_data)) + _data)
         _sock.settimeout(2)
-        try:
-            _sock.recv(100)
-        except OSError:
-            pass
-with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock:
-    _sock.connect(sys.modules["_rnn_judge"].ADDRESS)
+        _sock.recv(100)
+with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock, suppress(OSError):
+    _sock.connect(sys.modules["_judge"].ADDRESS)
     _sock.sendall(struct.pack(">I", 1 << 31))
 '''
 
@@ -240,7 +241,7 @@ FAULT = [
     Entry("raises", "fault", {FW: 0}, edits={FW: [("caches = []", 'caches = []\n    raise ValueError("not today")')]}),
     Entry("kills_its_process", "fault", {CF: 0}, before={CF: "import os\n"}, edits={CF: [(H_NEXT, "os._exit(3)")]}),
     Entry("exhausts_memory", "fault", {BW: 0}, edits={BW: [("dh0 = dh_prevt", "dh0 = dh_prevt + np.ones((1 << 38,)).sum()")]}),
-    Entry("floods_the_output", "fault", {}, edits={CB: [(DU, f'{DU}\n    for i in range(20000):\n        print("step", i, "of a very chatty rnn_cell_backward")')]}),
+    Entry("floods_the_output", "fault", {}, edits={CB: [(DU, f'{DU}\n    print("a very chatty rnn_cell_backward\\n" * 20000)')]}),
 ]
 
 CORPUS = BUGGY + VALID + CHEAT + FORGERY + FAULT

@@ -74,7 +74,7 @@ def notebook(kernel):
         for part, points in POINTS.items():
             grade_id = f"test_{name}_{part}"
             source = (f'"""{name}: the {part} checks."""\n### BEGIN HIDDEN TESTS\n'
-                      f"import _rnn_judge\n_rnn_judge.check({grade_id!r}, {name})\n"
+                      f"import _judge\n_judge.check({grade_id!r}, {name})\n"
                       "### END HIDDEN TESTS\n")
             cells.append(nbformat.v4.new_code_cell(source, metadata=meta(
                 grade_id, grade=True, locked=True, points=points)))

@@ -7,7 +7,7 @@ import pytest
 from conftest import POINTS, ROOT, copy_course
 from corpus import CORPUS
 
-from rnn_solutions.engine import classgrader, course, judge
+from rnn_solutions.engine import classgrader, course, execute, judge
 from rnn_solutions.rnn_step_by_step.samples import (
     ASSIGNMENT,
     NOTEBOOK,
@@ -86,7 +86,7 @@ def test_corpus_covers_every_class():
 @pytest.mark.slow
 def test_attempted_forgeries_are_recorded_for_the_instructor(graded):
     """The judge names exactly the entries that sent it requests no honest notebook sends."""
-    records = judge.read_records(graded, ASSIGNMENT)
+    records = execute.read_records(graded, ASSIGNMENT)
     tried = {student for student, record in records.items() if record["forgeries"]}
     assert tried == {"forged_verdicts", "asks_the_judge_for_answers",
                      "malformed_socket_traffic"}
@@ -105,7 +105,7 @@ def test_summary_names_the_submissions_that_tried_to_forge(graded):
 @pytest.mark.slow
 def test_every_kernel_ran_in_the_sandbox(graded):
     """Every entry was executed by a sandboxed kernel (the attacks on the course rely on it)."""
-    records = judge.read_records(graded, ASSIGNMENT)
+    records = execute.read_records(graded, ASSIGNMENT)
     assert len(records) == len(CORPUS)
     assert all(record["sandboxed"] for record in records.values())
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import same
 
-from rnn_solutions.engine import judge
+from rnn_solutions.engine import execute, judge
 from rnn_solutions.engine import kernel_client as client
 from rnn_solutions.rnn_step_by_step import grading, rnn
 
@@ -234,7 +234,7 @@ def test_unreadable_values_decode_to_opaque(message):
 
 def graded_cell(grade_id, outputs=()):
     """A graded test cell with the given outputs."""
-    cell = nbformat.v4.new_code_cell(f"_rnn_judge.check({grade_id!r}, fn)", outputs=list(outputs))
+    cell = nbformat.v4.new_code_cell(f"_judge.check({grade_id!r}, fn)", outputs=list(outputs))
     cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": grade_id,
                                  "points": 2}
     return cell
@@ -254,7 +254,7 @@ def applied(cell, verdict=None):
     """The cell after apply_verdicts, with `verdict` for its grade id."""
     nb = nbformat.v4.new_notebook(cells=[cell])
     verdicts = {} if verdict is None else {cell.metadata["nbgrader"]["grade_id"]: verdict}
-    judge.apply_verdicts(nb, FixedVerdicts(verdicts), timeout=30)
+    execute.apply_verdicts(nb, FixedVerdicts(verdicts), timeout=30)
     return nb.cells[0]
 
 
@@ -300,7 +300,7 @@ def test_ungraded_cells_are_left_alone():
     """Cells that are not graded test cells get no verdict applied."""
     cell = nbformat.v4.new_code_cell("print(1)")
     nb = nbformat.v4.new_notebook(cells=[cell])
-    judge.apply_verdicts(nb, FixedVerdicts({}), timeout=30)
+    execute.apply_verdicts(nb, FixedVerdicts({}), timeout=30)
     assert nb.cells[0].outputs == []
 
 

@@ -11,7 +11,7 @@ from nbgrader.nbgraderformat.common import SchemaMismatchError
 from nbgrader.preprocessors import CheckCellMetadata, Execute
 from traitlets.config.loader import PyFileConfigLoader
 
-from rnn_solutions.engine.judge import JudgedExecute
+from rnn_solutions.engine.execute import JudgedExecute
 from rnn_solutions.engine.metadata import CheckCellMetadataOnce, FastMetadataValidator
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 

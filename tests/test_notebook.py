@@ -11,7 +11,7 @@ import pytest
 from conftest import KERNEL, ROOT, copy_course, execute, grade_id, same
 from nbclient import NotebookClient
 
-from rnn_solutions.engine import course, submissions
+from rnn_solutions.engine import course, judge, submissions
 from rnn_solutions.rnn_step_by_step import rnn, samples, student
 from rnn_solutions.rnn_step_by_step.cases import EXERCISES
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
@@ -147,6 +147,51 @@ def test_figures_are_local_files_that_exist(master):
         assert "://" not in image, f"remote image {image}"
         for folder in ("source", "release"):
             assert (ROOT / folder / ASSIGNMENT / image).is_file(), f"{folder}: {image} missing"
+
+
+MASTERS = sorted(submissions.declarations(ROOT))
+
+
+@pytest.mark.parametrize("assignment", MASTERS)
+def test_local_judge_is_in_sync_and_not_released(assignment):
+    """Each master's _judge.py is what `make release` writes, and no student gets it."""
+    spec = submissions.declarations(ROOT)[assignment]
+    local = ROOT / "source" / assignment / "_judge.py"
+    assert local.read_text() == judge.local_module(spec), "stale _judge.py: run `make release`"
+    assert not (ROOT / "release" / assignment / "_judge.py").exists()
+
+
+def master_notebook(assignment):
+    """The master notebook of an assignment."""
+    return nbformat.read(ROOT / "source" / assignment / submissions.notebook_name(assignment), 4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", MASTERS)
+def test_master_runs_green_in_the_instructors_own_kernel(assignment):
+    """Run All in a plain kernel, without the grader (JupyterLab's): every cell passes,
+    the hidden checks judged in the kernel by the master folder's _judge.py."""
+    nb = run_notebook(master_notebook(assignment), ROOT / "source" / assignment)
+    assert errors(nb) == []
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    judged = [c for c in nb.cells if "_judge.check(" in c.source]
+    assert judged and printed.count("hidden checks passed") == len(judged)
+
+
+@pytest.mark.slow
+def test_instructors_own_kernel_fails_a_wrong_answer():
+    """In the instructor's kernel the local hidden checks can fail: a broken master answer
+    fails its hidden checks there with the judge's message."""
+    nb = master_notebook(ASSIGNMENT)
+    cell = next(c for c in nb.cells if grade_id(c) == "rnn_cell_forward")
+    cell.source = cell.source.replace("yt_pred = softmax(", "yt_pred = 2 * softmax(")
+    assert "2 * softmax(" in cell.source
+    visible = 'self_check("rnn_cell_forward"'
+    for c in nb.cells:  # the visible self-check would stop the cell first
+        c.source = c.source.replace(visible, "0 and " + visible)
+    found = dict(errors(run_notebook(nb, ROOT / "source" / ASSIGNMENT)))
+    assert found.get("test_rnn_cell_forward_values") == "AssertionError", found
+    assert "test_rnn_cell_forward_structure" not in found, found
 
 
 @pytest.mark.slow

@@ -25,7 +25,7 @@ import time
 import warnings
 from pathlib import Path
 
-from rnn_solutions.engine import judge, sandbox, submissions
+from rnn_solutions.engine import execute, sandbox, submissions
 from rnn_solutions.engine.report import write_report
 
 _api = None  # the worker's NbGraderAPI, made once per worker process
@@ -149,7 +149,7 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
 def warnings_of(root, assignment):
     """Lines for the instructor: attempted forgeries, kernels that were not sandboxed."""
     text = ""
-    records = judge.read_records(root, assignment)
+    records = execute.read_records(root, assignment)
     for student, record in records.items():
         if record["forgeries"]:
             first = record["forgeries"][0]

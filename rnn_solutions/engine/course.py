@@ -19,7 +19,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from rnn_solutions.engine import submissions
+from rnn_solutions.engine import judge, submissions
 
 
 def nbgrader(course, *args):
@@ -31,10 +31,13 @@ def nbgrader(course, *args):
 
 
 def release(course):
-    """For every assignment: the students' files in source/, release/ with nbgrader, then
-    the sample submissions."""
+    """For every assignment: the students' files and the instructor's `_judge.py` in source/,
+    release/ with nbgrader, then the sample submissions."""
+    specs = submissions.declarations(course)
     for assignment, declaration in submissions.declared(course).items():
-        declaration.write_student_files(Path(course) / "source" / assignment)
+        folder = Path(course) / "source" / assignment
+        declaration.write_student_files(folder)
+        (folder / "_judge.py").write_text(judge.local_module(specs[assignment]))
         code, log = nbgrader(course, "generate_assignment", assignment, "--force")
         if "there are submissions associated with it" in log:
             sys.exit("nbgrader refuses to change the cells of an assignment that the "

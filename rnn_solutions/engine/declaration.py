@@ -4,7 +4,7 @@ The judge, the kernel client and the class grader are the same for every assignm
 assignment declares itself once, as a subclass of `Assignment`, and nbgrader_config.py
 names it (`c.JudgedExecute.declarations = {"ASSIGNMENT": "module:attribute"}`). Points
 and grade ids live in the master notebook: a graded test cell `test_NAME_PART` (PART is
-`structure` or `values`) whose hidden part calls `_rnn_judge.check("test_NAME_PART", NAME)`
+`structure` or `values`) whose hidden part calls `_judge.check("test_NAME_PART", NAME)`
 is judged on the declaration's cases of exercise NAME. `course release` asks it for the
 files students get and the sample submissions.
 

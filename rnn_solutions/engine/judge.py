@@ -1,15 +1,14 @@
-"""Grading outside the student's interpreter: the judge and the autograde preprocessor.
+"""The judge: the hidden checks' verdicts, computed where student code never runs.
 
 nbgrader runs the test cells in the same Python process as the student's code, so any
 verdict computed there can be faked (patched numpy, lying array subclasses, hidden
 tracebacks...). Here the verdict is computed in the instructor's process instead, and
 nothing the kernel says is trusted:
 
-- `JudgedExecute` replaces nbgrader's `Execute` preprocessor (see nbgrader_config.py).
-  Before running a notebook it starts a `Judge`, a thread listening on a private Unix
-  socket, and installs the client module `_rnn_judge` (`kernel_client.py`) in the kernel,
-  which runs in a sandbox (`sandbox.py`).
-- Before each graded test cell runs, `JudgedExecute` opens that cell's window in the
+- A `Judge` is a thread listening on a private Unix socket; the kernel reaches it through
+  the client module `_judge` (`kernel_client.py`), which the grader installs in the kernel
+  (`execute.py`, where the autograde preprocessor opens and closes the windows).
+- Before each graded test cell runs, the preprocessor opens that cell's window in the
   judge; after it, it closes it. The judge accepts one check session per window, for
   that cell's grade id only. It sends the case inputs (plain float64 arrays), receives
   the student's outputs case by case, in order, and computes the verdict itself: the
@@ -18,20 +17,15 @@ nothing the kernel says is trusted:
   and recorded as an attempted forgery, which the course's summaries name.
 - Sequence functions call a stand-in for the cell function, computed by the judge one
   step at a time: only during their own window, only on the steps of the case being run
-  (its inputs and parameters), and at most twice per step.
-- After the notebook ran, every graded cell whose window did not end with a passing
-  verdict gets an error output with the judge's message, so nbgrader scores it 0 whatever
-  the cell printed. A kernel that dies is restarted, the cells that ran before are run
-  again (test cells excepted), and the cell that killed it is marked, so a fault costs
-  only its own cells.
+  (its inputs and parameters), and only as often as the declaration allows.
 
 The wire format is length-prefixed JSON: nothing sent by the kernel is ever unpickled
-or executed by the instructor's process.
+or executed by the instructor's process. This module needs only numpy and the standard
+library, so the instructor's own kernel can run the same checks (`check_here`).
 """
 
 import base64
 import contextlib
-import copy
 import io
 import json
 import os
@@ -44,16 +38,11 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from nbclient.exceptions import DeadKernelError
-from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute
-from traitlets import Bool, Dict, Unicode
 
-from rnn_solutions.engine import sandbox
-from rnn_solutions.engine.declaration import load as load_declaration
+from rnn_solutions.engine.declaration import load
 from rnn_solutions.engine.kernel_client import encode, read_exactly, send
 
-CLIENT = "_rnn_judge"
+CLIENT = "_judge"  # the client module's name in the kernel
 GRADE_ID = re.compile(r"^test_(?P<name>\w+?)_(?P<part>structure|values)$")
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_REQUEST = 4096  # the first message of a session: a check request is a few words
@@ -331,24 +320,8 @@ def _problems(window, case, message, label):
         return [f"{window.name}'s output could not be read ({type(exc).__name__})"]
 
 
-# ---- the preprocessor ------------------------------------------------------------------------
-
-# Memory a student's kernel may use before numpy raises MemoryError instead of the
-# machine killing the process; the hard limit too, so the kernel cannot raise it again.
-KERNEL_SETUP = r'''
-import os as _os, sys as _sys
-_path = _sys.path[:]  # a resource.py in the notebook's folder must not stand in
-_sys.path[:] = [p for p in _path if _os.path.abspath(p or ".") != _os.getcwd()]
-import resource as _resource
-_sys.path[:] = _path
-_limit = int(open("/proc/self/statm").read().split()[0]) * _resource.getpagesize() + (4 << 30)
-_resource.setrlimit(_resource.RLIMIT_AS, (_limit, _limit))
-del _os, _sys, _path, _resource, _limit
-'''
-
-
 def client_module(address):
-    """Code that makes kernel_client.py a module of its own, named _rnn_judge, talking to
+    """Code that makes kernel_client.py a module of its own, named _judge, talking to
     the judge at `address`; the result is bound to the name `_m`."""
     source = (Path(__file__).with_name("kernel_client.py")).read_text()
     return (f"import types as _types\n"
@@ -357,193 +330,48 @@ def client_module(address):
             f"_m.ADDRESS = {address!r}\n")
 
 
-def install_client(address):
-    """Code that installs the client in the kernel's sys.modules (it survives %reset -f)."""
-    return (client_module(address) + f"import sys as _sys\n_sys.modules[{CLIENT!r}] = _m\n"
-            "del _sys, _types, _m\n")
-
-
-def check_here(grade_id, fn, declaration):
+def check_here(grade_id, fn, declaration, show=False):
     """The hidden checks of one graded cell on `fn`, run in this process exactly as in a
     grading kernel: a judge, its window open, and the kernel client. AssertionError with the
-    judge's message if they fail."""
+    judge's message if they fail; the success line printed if `show`."""
     court = Judge(declaration)
     namespace = {}
     exec(client_module(court.address), namespace)
     try:
         court.open(grade_id)
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.nullcontext() if show else contextlib.redirect_stdout(io.StringIO()):
             namespace["_m"].check(grade_id, fn)
     finally:
         court.close()
 
 
-class JudgedExecute(Execute):
-    """nbgrader's Execute, with the judge running and graded cells decided by it."""
+# ---- the hidden checks in the instructor's own kernel ---------------------------------------
 
-    sandbox = Bool(True, help="Run grading kernels in a bubblewrap sandbox (sandbox.py) "
-                              "when the machine can").tag(config=True)
-    declarations = Dict(value_trait=Unicode(), help="Each assignment's declaration "
-                        "(declaration.py), as 'module:attribute'").tag(config=True)
+LOCAL = '''"""The hidden checks in your own kernel (Run All in JupyterLab). Generated by
+`make release` (rnn_solutions/engine/judge.py): do not edit.
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("kernel_manager_class", sandbox.GradingKernelManager)
-        super().__init__(**kwargs)
+Under nbgrader (autograde, validate) the grader installs its client as `_judge` before
+any cell runs, and this file is never read; it is not released to students
+(nbgrader_config.py ignores it). Here the judge and its client run in this kernel, on
+the reference: the instructor's own code needs no protection.
+"""
+import sys
+from pathlib import Path
 
-    def preprocess(self, nb, resources=None, km=None):
-        self.judge = Judge(self.declaration_of(resources))
-        try:
-            self._run_all(nb, resources, km)
-        finally:
-            self.judge.close()
-        apply_verdicts(nb, self.judge, self.timeout)
-        sandboxed = self.sandbox and sandbox.available()
-        write_record(resources, {"forgeries": self.judge.forgeries, "sandboxed": sandboxed})
-        if not sandboxed:
-            self.log.warning("the grading kernel was NOT sandboxed: %s", sandbox.WARNING)
-        return nb, self.resources
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # the course directory
+from rnn_solutions.engine.judge import local_check  # noqa: E402
 
-    def declaration_of(self, resources):
-        """The declaration of the notebook's assignment (named by nbgrader, else by the
-        notebook's folder), or None for an assignment not declared."""
-        resources = resources or {}
-        assignment = resources.get("nbgrader", {}).get("assignment") or \
-            Path(resources.get("metadata", {}).get("path") or ".").resolve().name
-        spec = self.declarations.get(assignment)
-        return None if spec is None else load_declaration(spec)
-
-    def create_kernel_manager(self):
-        km = super().create_kernel_manager()
-        km.sandbox, km.binds = self.sandbox, [self.judge.folder]
-        return km
-
-    def _run_all(self, nb, resources, km):
-        """Run every cell; when the kernel dies, mark the cell, restart, replay, go on."""
-        from nbclient import NotebookClient
-
-        NotebookClient.__init__(self, nb, km)
-        self.reset_execution_trackers()
-        self._check_assign_resources(resources)
-        done, index = [], 0
-        while index < len(nb.cells):
-            try:
-                with self.setup_kernel():
-                    self._prepare_kernel(nb, done)
-                    while index < len(nb.cells):
-                        self._run_cell(nb.cells[index], resources, index)
-                        done.append(index)
-                        index += 1
-            except DeadKernelError:
-                mark(nb.cells[index], "KernelDied", "the kernel died while this cell ran: the "
-                     "code called exit() or os._exit(), crashed, or ran out of memory")
-                index += 1
-                self.km, self.kc = None, None
-
-    def _run_cell(self, cell, resources, index):
-        """Run one cell; a graded test cell runs inside its window of the judge."""
-        grade_id = judged_grade_id(cell)
-        if grade_id:
-            self.judge.open(grade_id)
-        try:
-            self.preprocess_cell(cell, resources, index)
-        finally:
-            if grade_id:
-                self.judge.end()
-
-    def _prepare_kernel(self, nb, done):
-        """Install the client and limits, then replay the cells that ran before a restart
-        (test cells excepted: their verdicts are already in)."""
-        self._silent(install_client(self.judge.address) + KERNEL_SETUP)
-        for i in done:
-            if not judged_grade_id(nb.cells[i]):
-                self.execute_cell(copy.deepcopy(nb.cells[i]), i, store_history=False)
-
-    def _silent(self, code):
-        """Execute code in the kernel without recording it in the notebook; RuntimeError
-        if it fails (nbgrader then reports the submission as not graded, not as zeros)."""
-        reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
-        content = (reply or {}).get("content", {})
-        if content.get("status") != "ok":
-            raise RuntimeError(f"the grading kernel could not be prepared: "
-                               f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
+check = local_check({spec!r})
+'''
 
 
-def write_record(resources, record):
-    """Keep what the judge saw of a student's notebook, for the instructor's summaries:
-    autograded/.judge/ASSIGNMENT/STUDENT.json (out of the students' feedback)."""
-    meta = (resources or {}).get("nbgrader")
-    path = (resources or {}).get("metadata", {}).get("path")
-    if not meta or not path:
-        return
-    folder = Path(path).resolve().parents[1] / ".judge" / meta["assignment"]
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"{meta['student']}.tmp"
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, folder / f"{meta['student']}.json")
+def local_module(spec):
+    """The source of `_judge.py` for the master notebook's folder of the assignment whose
+    declaration is `spec` ('module:attribute')."""
+    return LOCAL.format(spec=spec)
 
 
-def read_records(root, assignment):
-    """{student: record} of what the judge saw, from the last grading of each student;
-    a record that cannot be read counts as unsandboxed, with no forgery."""
-    records = {}
-    for path in sorted((Path(root) / "autograded" / ".judge" / assignment).glob("*.json")):
-        try:
-            record = json.loads(path.read_text())
-            records[path.stem] = {"forgeries": list(record["forgeries"]),
-                                  "sandboxed": bool(record["sandboxed"])}
-        except (OSError, ValueError, TypeError, KeyError):
-            records[path.stem] = {"forgeries": [], "sandboxed": False}
-    return records
-
-
-def mark(cell, ename, message):
-    """Give a cell an error output, first, so that nbgrader scores it 0 whatever follows."""
-    cell.setdefault("outputs", []).insert(0, NotebookNode(
-        output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
-
-
-def judged_grade_id(cell):
-    """The grade_id of a graded test cell whose hidden checks call the judge, or None.
-
-    In autograde nbgrader has restored every test cell's source from the master, so the
-    student cannot add or remove the call; a release notebook has no hidden checks."""
-    meta = cell.metadata.get("nbgrader", {})
-    if (cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
-            and GRADE_ID.match(str(meta.get("grade_id", "")))
-            and f"{CLIENT}.check(" in cell.source):
-        return meta["grade_id"]
-    return None
-
-
-def apply_verdicts(nb, judge, timeout):
-    """Fail every judged cell whose hidden checks did not pass, saying why."""
-    for cell in nb.cells:
-        grade_id = judged_grade_id(cell)
-        if grade_id is None:
-            continue
-        verdict = judge.verdict(grade_id)
-        if verdict and verdict[0]:
-            for output in cell.get("outputs", []):
-                if output.output_type == "stream":
-                    output.name = "stdout"  # a passing answer loses nothing to stderr noise
-            continue
-        errors = {o.get("ename") for o in cell.get("outputs", []) if o.output_type == "error"}
-        if verdict:
-            message = verdict[1]
-        elif errors & {"CellTimeoutError", "KeyboardInterrupt"}:
-            message = f"timed out: the cell did not finish within {timeout} s"
-        elif "KernelDied" in errors:
-            continue  # already marked, with its reason
-        else:
-            message = ("the hidden checks did not run: the cell stopped at an error before "
-                       "them, or the notebook's code kept them from running")
-        mark(cell, "HiddenChecksFailed", message)
-
-
-def execute(nb, path, config, **settings):
-    """Run a notebook in `path` as autograde does, the judge included; return it executed.
-
-    config -- the course's nbgrader_config.py (`submissions.course_config`): the kernel,
-    the timeout and the declarations; settings -- JudgedExecute's traits to change."""
-    JudgedExecute(config=config, **settings).preprocess(nb, {"metadata": {"path": str(path)}})
-    return nb
+def local_check(spec):
+    """`check(grade_id, fn)` judging in this process, printing what the grader's prints."""
+    declaration = load(spec)
+    return lambda grade_id, fn: check_here(grade_id, fn, declaration, show=True)

@@ -1,4 +1,4 @@
-"""The judge's client: runs inside the student's kernel as the module `_rnn_judge`.
+"""The judge's client: runs inside the student's kernel as the module `_judge`.
 
 The grader (`judge.py`) puts this file's source into the kernel as a module of its own in
 `sys.modules`, so `%reset -f` and rebinding names in the notebook leave it working. It

@@ -200,9 +200,13 @@ def declared(root):
     source/ holds, in name order."""
     from rnn_solutions.engine.declaration import load
 
+    return {name: load(spec) for name, spec in declarations(root).items()}
+
+
+def declarations(root):
+    """{assignment: 'module:attribute' of its declaration}, as `declared` lists them."""
     specs = course_config(root).JudgedExecute.get("declarations", {})
-    return {name: load(specs[name]) for name in sorted(specs)
-            if (Path(root) / "source" / name).is_dir()}
+    return {name: specs[name] for name in sorted(specs) if (Path(root) / "source" / name).is_dir()}
 
 
 def execution(root):

@@ -22,7 +22,7 @@ import copy
 import numpy as np
 
 from rnn_solutions.engine.declaration import Assignment
-from rnn_solutions.rnn_step_by_step import cases, rnn, samples, student_files
+from rnn_solutions.rnn_step_by_step import cases, rnn, student_files
 from rnn_solutions.rnn_step_by_step import student as s
 from rnn_solutions.rnn_step_by_step.mistakes import MISTAKES
 
@@ -57,6 +57,8 @@ class RnnStepByStep(Assignment):
         student_files.write_student_files(folder)
 
     def write_samples(self, root):
+        from rnn_solutions.rnn_step_by_step import samples  # nbformat: not in a kernel
+
         return samples.write_samples(root)
 
 

@@ -1,0 +1,218 @@
+"""Autograde with the judge: nbgrader's Execute, each graded test cell decided by it.
+
+`JudgedExecute` replaces nbgrader's `Execute` preprocessor (see nbgrader_config.py), in
+`nbgrader autograde`, `nbgrader validate` and the class grader. Before running a notebook
+it starts a `Judge` (`judge.py`) and installs the client module `_judge` in the kernel,
+which runs in a sandbox (`sandbox.py`); it opens each graded test cell's window in the
+judge before the cell runs and closes it after.
+
+After the notebook ran, every graded cell whose window did not end with a passing
+verdict gets an error output with the judge's message, so nbgrader scores it 0 whatever
+the cell printed. A kernel that dies is restarted, the cells that ran before are run
+again (test cells excepted), and the cell that killed it is marked, so a fault costs
+only its own cells.
+"""
+
+import copy
+import json
+import os
+from pathlib import Path
+
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Dict, Unicode
+
+from rnn_solutions.engine import sandbox
+from rnn_solutions.engine.declaration import load as load_declaration
+from rnn_solutions.engine.judge import CLIENT, GRADE_ID, Judge, client_module
+
+# Memory a student's kernel may use before numpy raises MemoryError instead of the
+# machine killing the process; the hard limit too, so the kernel cannot raise it again.
+KERNEL_SETUP = r'''
+import os as _os, sys as _sys
+_path = _sys.path[:]  # a resource.py in the notebook's folder must not stand in
+_sys.path[:] = [p for p in _path if _os.path.abspath(p or ".") != _os.getcwd()]
+import resource as _resource
+_sys.path[:] = _path
+_limit = int(open("/proc/self/statm").read().split()[0]) * _resource.getpagesize() + (4 << 30)
+_resource.setrlimit(_resource.RLIMIT_AS, (_limit, _limit))
+del _os, _sys, _path, _resource, _limit
+'''
+
+
+def install_client(address):
+    """Code that installs the client in the kernel's sys.modules (it survives %reset -f)."""
+    return (client_module(address) + f"import sys as _sys\n_sys.modules[{CLIENT!r}] = _m\n"
+            "del _sys, _types, _m\n")
+
+
+class JudgedExecute(Execute):
+    """nbgrader's Execute, with the judge running and graded cells decided by it."""
+
+    sandbox = Bool(True, help="Run grading kernels in a bubblewrap sandbox (sandbox.py) "
+                              "when the machine can").tag(config=True)
+    declarations = Dict(value_trait=Unicode(), help="Each assignment's declaration "
+                        "(declaration.py), as 'module:attribute'").tag(config=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("kernel_manager_class", sandbox.GradingKernelManager)
+        super().__init__(**kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.judge = Judge(self.declaration_of(resources))
+        try:
+            self._run_all(nb, resources, km)
+        finally:
+            self.judge.close()
+        apply_verdicts(nb, self.judge, self.timeout)
+        sandboxed = self.sandbox and sandbox.available()
+        write_record(resources, {"forgeries": self.judge.forgeries, "sandboxed": sandboxed})
+        if not sandboxed:
+            self.log.warning("the grading kernel was NOT sandboxed: %s", sandbox.WARNING)
+        return nb, self.resources
+
+    def declaration_of(self, resources):
+        """The declaration of the notebook's assignment (named by nbgrader, else by the
+        notebook's folder), or None for an assignment not declared."""
+        resources = resources or {}
+        assignment = resources.get("nbgrader", {}).get("assignment") or \
+            Path(resources.get("metadata", {}).get("path") or ".").resolve().name
+        spec = self.declarations.get(assignment)
+        return None if spec is None else load_declaration(spec)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.sandbox, km.binds = self.sandbox, [self.judge.folder]
+        return km
+
+    def _run_all(self, nb, resources, km):
+        """Run every cell; when the kernel dies, mark the cell, restart, replay, go on."""
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        done, index = [], 0
+        while index < len(nb.cells):
+            try:
+                with self.setup_kernel():
+                    self._prepare_kernel(nb, done)
+                    while index < len(nb.cells):
+                        self._run_cell(nb.cells[index], resources, index)
+                        done.append(index)
+                        index += 1
+            except DeadKernelError:
+                mark(nb.cells[index], "KernelDied", "the kernel died while this cell ran: the "
+                     "code called exit() or os._exit(), crashed, or ran out of memory")
+                index += 1
+                self.km, self.kc = None, None
+
+    def _run_cell(self, cell, resources, index):
+        """Run one cell; a graded test cell runs inside its window of the judge."""
+        grade_id = judged_grade_id(cell)
+        if grade_id:
+            self.judge.open(grade_id)
+        try:
+            self.preprocess_cell(cell, resources, index)
+        finally:
+            if grade_id:
+                self.judge.end()
+
+    def _prepare_kernel(self, nb, done):
+        """Install the client and limits, then replay the cells that ran before a restart
+        (test cells excepted: their verdicts are already in)."""
+        self._silent(install_client(self.judge.address) + KERNEL_SETUP)
+        for i in done:
+            if not judged_grade_id(nb.cells[i]):
+                self.execute_cell(copy.deepcopy(nb.cells[i]), i, store_history=False)
+
+    def _silent(self, code):
+        """Execute code in the kernel without recording it in the notebook; RuntimeError
+        if it fails (nbgrader then reports the submission as not graded, not as zeros)."""
+        reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            raise RuntimeError(f"the grading kernel could not be prepared: "
+                               f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
+
+
+def write_record(resources, record):
+    """Keep what the judge saw of a student's notebook, for the instructor's summaries:
+    autograded/.judge/ASSIGNMENT/STUDENT.json (out of the students' feedback)."""
+    meta = (resources or {}).get("nbgrader")
+    path = (resources or {}).get("metadata", {}).get("path")
+    if not meta or not path:
+        return
+    folder = Path(path).resolve().parents[1] / ".judge" / meta["assignment"]
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"{meta['student']}.tmp"
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, folder / f"{meta['student']}.json")
+
+
+def read_records(root, assignment):
+    """{student: record} of what the judge saw, from the last grading of each student;
+    a record that cannot be read counts as unsandboxed, with no forgery."""
+    records = {}
+    for path in sorted((Path(root) / "autograded" / ".judge" / assignment).glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+            records[path.stem] = {"forgeries": list(record["forgeries"]),
+                                  "sandboxed": bool(record["sandboxed"])}
+        except (OSError, ValueError, TypeError, KeyError):
+            records[path.stem] = {"forgeries": [], "sandboxed": False}
+    return records
+
+
+def mark(cell, ename, message):
+    """Give a cell an error output, first, so that nbgrader scores it 0 whatever follows."""
+    cell.setdefault("outputs", []).insert(0, NotebookNode(
+        output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
+
+
+def judged_grade_id(cell):
+    """The grade_id of a graded test cell whose hidden checks call the judge, or None.
+
+    In autograde nbgrader has restored every test cell's source from the master, so the
+    student cannot add or remove the call; a release notebook has no hidden checks."""
+    meta = cell.metadata.get("nbgrader", {})
+    if (cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+            and GRADE_ID.match(str(meta.get("grade_id", "")))
+            and f"{CLIENT}.check(" in cell.source):
+        return meta["grade_id"]
+    return None
+
+
+def apply_verdicts(nb, judge, timeout):
+    """Fail every judged cell whose hidden checks did not pass, saying why."""
+    for cell in nb.cells:
+        grade_id = judged_grade_id(cell)
+        if grade_id is None:
+            continue
+        verdict = judge.verdict(grade_id)
+        if verdict and verdict[0]:
+            for output in cell.get("outputs", []):
+                if output.output_type == "stream":
+                    output.name = "stdout"  # a passing answer loses nothing to stderr noise
+            continue
+        errors = {o.get("ename") for o in cell.get("outputs", []) if o.output_type == "error"}
+        if verdict:
+            message = verdict[1]
+        elif errors & {"CellTimeoutError", "KeyboardInterrupt"}:
+            message = f"timed out: the cell did not finish within {timeout} s"
+        elif "KernelDied" in errors:
+            continue  # already marked, with its reason
+        else:
+            message = ("the hidden checks did not run: the cell stopped at an error before "
+                       "them, or the notebook's code kept them from running")
+        mark(cell, "HiddenChecksFailed", message)
+
+
+def execute(nb, path, config, **settings):
+    """Run a notebook in `path` as autograde does, the judge included; return it executed.
+
+    config -- the course's nbgrader_config.py (`submissions.course_config`): the kernel,
+    the timeout and the declarations; settings -- JudgedExecute's traits to change."""
+    JudgedExecute(config=config, **settings).preprocess(nb, {"metadata": {"path": str(path)}})
+    return nb

@@ -1,0 +1,1 @@
+"""The LSTM step-by-step assignment: its reference (`lstm.py`)."""
