@@ -6,6 +6,8 @@ The finite differences are those of the students' gradient check (`student.py`).
 import numpy as np
 import pytest
 
+from rnn_solutions.lstm_step_by_step import cases as lstm_cases
+from rnn_solutions.lstm_step_by_step import lstm
 from rnn_solutions.rnn_step_by_step import cases, rnn
 from rnn_solutions.rnn_step_by_step.student import numerical_gradient
 
@@ -151,14 +153,17 @@ def test_softmax_is_stable_for_large_logits():
     np.testing.assert_allclose(out[:, 0], out[:, 1])
 
 
-@pytest.mark.parametrize("name", cases.EXERCISES)
-def test_reference_leaves_inputs_unchanged(name):
-    """No reference function modifies its arguments."""
+@pytest.mark.parametrize(("assignment", "module", "name"),
+                         [("rnn", rnn, n) for n in cases.EXERCISES]
+                         + [("lstm", lstm, n) for n in lstm_cases.EXERCISES])
+def test_reference_leaves_inputs_unchanged(assignment, module, name):
+    """No reference function, of either assignment, modifies its arguments."""
     import copy
 
-    case = cases.make_case(name, 4, cases.Dims(3, 5, 2, 4, 3))
+    case = (cases if assignment == "rnn" else lstm_cases).make_case(name, 4,
+                                                                     cases.Dims(3, 5, 2, 4, 3))
     before = copy.deepcopy(case.inputs)
-    getattr(rnn, name)(**case.inputs)
+    getattr(module, name)(**case.inputs)
     for key, value in before.items():
         assert _equal(value, case.inputs[key]), f"{name} modified its argument {key}"
 
