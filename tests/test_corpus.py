@@ -1,5 +1,6 @@
 """The corpus autograded end to end through nbgrader: every function earns what it should."""
 
+import os
 import time
 
 import nbformat
@@ -54,10 +55,11 @@ def corpus_course(root, entries, config="", samples=False):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The corpus course, every entry graded with `course.grade`."""
+    """The corpus course, every entry autograded by the class grader (feedback and export,
+    the course command's other steps, are tested with the samples)."""
     root = corpus_course(tmp_path_factory.mktemp("corpus"), CORPUS)
-    problems = course.grade(root)[ASSIGNMENT]
-    assert problems == {}
+    with open(os.devnull, "w") as quiet:
+        assert classgrader.autograde(root, ASSIGNMENT, jobs=3, out=quiet) == {}
     return root
 
 

@@ -22,7 +22,7 @@ from test_classgrader import cell_grades
 from rnn_solutions.engine import course, submissions
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT
 
-COPIES = 2  # extra copies of the perfect and of the seed student's submission
+COPIES = 1  # extra copies of the perfect and of the seed student's submission
 GRADABLE = {"perfect", "untouched", "seed_student"} | {
     f"{name}_{i}" for name in ("perfect", "seed") for i in range(COPIES)}
 
