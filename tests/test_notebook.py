@@ -12,7 +12,7 @@ from conftest import KERNEL, ROOT, copy_course, execute, grade_id, same
 from nbclient import NotebookClient
 
 from rnn_solutions.engine import course, judge, submissions
-from rnn_solutions.rnn_step_by_step import rnn, samples, student
+from rnn_solutions.rnn_step_by_step import layout, rnn, samples
 from rnn_solutions.rnn_step_by_step.cases import EXERCISES
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
@@ -28,7 +28,7 @@ def reference_namespace():
 @pytest.mark.parametrize("name", EXERCISES)
 def test_example_cell_feeds_the_self_checks_inputs(master, name):
     """The arguments the notebook's example cell passes are, array for array, the inputs the
-    self-check and the hidden checks' example case use (student.example_inputs)."""
+    self-check and the hidden checks' example case use (layout.example_inputs)."""
     cells = {grade_id(c): c for c in master.cells}
     calls, namespace = [], reference_namespace()
 
@@ -40,7 +40,7 @@ def test_example_cell_feeds_the_self_checks_inputs(master, name):
     with contextlib.redirect_stdout(io.StringIO()):
         exec(cells[f"example_{name}"].source, namespace)
     assert len(calls) == 1
-    assert same(list(calls[0]), student.example_inputs(name))
+    assert same(list(calls[0]), layout.example_inputs(name))
 
 
 @pytest.mark.parametrize("example", EXAMPLES)

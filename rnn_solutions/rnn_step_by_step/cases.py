@@ -1,7 +1,7 @@
 """Seeded inputs and reference outputs for the four exercises.
 
 `example(name)` rebuilds the notebook's visible example (the legacy `np.random.seed(1)`
-draws, in the notebook's order: `student.example_inputs`). `make_case(name, seed, dims)`
+draws, in the notebook's order: `layout.example_inputs`). `make_case(name, seed, dims)`
 draws fresh inputs with `np.random.default_rng(seed)` at any dimensions. Both return
 a `Case`: the keyword arguments of the exercise and the reference's outputs.
 
@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnn_solutions.rnn_step_by_step import rnn, student
+from rnn_solutions.rnn_step_by_step import layout, rnn
 
 EXERCISES = ("rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward")
 
@@ -96,5 +96,5 @@ def example(name):
     """The notebook's visible example of exercise `name`, drawn as the notebook does."""
     if name not in EXERCISES:
         raise ValueError(f"unknown exercise {name!r}; expected one of {EXERCISES}")
-    inputs = dict(zip(student.ARGUMENTS[name], student.example_inputs(name), strict=True))
+    inputs = dict(zip(layout.ARGUMENTS[name], layout.example_inputs(name), strict=True))
     return Case(name, inputs, getattr(rnn, name)(**inputs))

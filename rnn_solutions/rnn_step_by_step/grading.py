@@ -13,7 +13,7 @@ function by hand.
 `rnn_forward` is checked with the reference `rnn_cell_forward` standing in for the
 student's, and `rnn_backward` with the reference `rnn_cell_backward`, so a bug in a
 cell function costs its own points only. The layout and comparison code is shared with
-the students' self-checks (`student.py`, shipped as `rnn_utils.py`). `RNN` is the
+the students' self-checks (`layout.py`, shipped in `rnn_utils.py`). `RNN` is the
 declaration nbgrader_config.py names for the assignment `rnn_step_by_step`.
 """
 
@@ -22,8 +22,7 @@ import copy
 import numpy as np
 
 from rnn_solutions.engine.declaration import Assignment
-from rnn_solutions.rnn_step_by_step import cases, rnn, student_files
-from rnn_solutions.rnn_step_by_step import student as s
+from rnn_solutions.rnn_step_by_step import cases, layout, rnn, student_files
 from rnn_solutions.rnn_step_by_step.mistakes import MISTAKES
 
 CALLS_PER_STEP = 2  # a sequence function may call the cell function twice per step
@@ -33,8 +32,8 @@ class RnnStepByStep(Assignment):
     """The four exercises of the RNN step-by-step notebook."""
 
     exercises = cases.EXERCISES
-    arguments = s.ARGUMENTS
-    helpers = s.HELPER
+    arguments = layout.ARGUMENTS
+    helpers = layout.HELPER
     not_a_step = ("was called with an input that is not x[:, :, t] for any t, or with other "
                   "parameters")
 
@@ -89,34 +88,35 @@ def problems(name, part, case, out, args_after, label):
     args_after -- the arguments as they were after the call (to catch in-place changes).
     """
     expected, T_x = _expected(case), _steps(case)
-    found = s.structure_problems(name, out, expected, T_x)
+    found = layout.structure_problems(name, out, expected, T_x)
     if part == "structure":
         return found
     if not found:
-        actual = s.plain(s.arrays(name, out, T_x))
-        found = s.value_problems(name, actual, expected, T_x, show_expected=label == "example")
+        actual = layout.plain(layout.arrays(name, out, T_x))
+        found = layout.value_problems(name, actual, expected, T_x,
+                                      show_expected=label == "example")
         if found:
             found += [f"hint: {hint}" for hint in diagnose(name, actual, case)]
     pristine = list(case.inputs.values())
-    return found + s.modified_inputs(pristine, list(args_after), list(case.inputs))
+    return found + layout.modified_inputs(pristine, list(args_after), list(case.inputs))
 
 
 def diagnose(name, actual, case):
     """Hints of the known mistakes whose outputs equal the student's wrong outputs."""
     expected, T_x = _expected(case), _steps(case)
-    wrong = s.wrong_outputs(actual, expected)
+    wrong = layout.wrong_outputs(actual, expected)
     hints = []
     for hint, mistake in MISTAKES[name].items():
         with np.errstate(all="ignore"):  # in the judge's thread: no stderr swapping
-            theirs = s.plain(s.arrays(name, mistake(*copy.deepcopy(list(case.inputs.values()))),
-                                      T_x))
+            out = mistake(*copy.deepcopy(list(case.inputs.values())))
+            theirs = layout.plain(layout.arrays(name, out, T_x))
         # every output the mistake changes must be changed in the same way, and every
         # output the student got wrong must be one the mistake changes
         if len(theirs) == len(expected):
             changed = {i: theirs[i] for i in range(len(theirs))
                        if theirs[i].shape != expected[i].shape
-                       or s.wrong_outputs([theirs[i]], [expected[i]])}
-            if s.fingerprint_matches(actual, wrong, changed):
+                       or layout.wrong_outputs([theirs[i]], [expected[i]])}
+            if layout.fingerprint_matches(actual, wrong, changed):
                 hints.append(hint)
     return hints
 
@@ -132,7 +132,7 @@ def labelled_cases(name):
 
 def _expected(case):
     """The reference's arrays for a case, in the order of `student.labels`."""
-    return s.arrays(case.name, case.expected, _steps(case))
+    return layout.arrays(case.name, case.expected, _steps(case))
 
 
 def _steps(case):
@@ -144,7 +144,7 @@ def _steps(case):
 def _is_step_of(helper, args, case):
     """Whether a call of the cell function is one step of the sequence case being run:
     its input is x[:, :, t] for some t and its parameters are the case's."""
-    if not isinstance(args, list) or len(args) != len(s.ARGUMENTS[helper]):
+    if not isinstance(args, list) or len(args) != len(layout.ARGUMENTS[helper]):
         return False
     if helper == "rnn_cell_backward":  # the cache must be one step's, whole
         caches = case.inputs["caches"][0]

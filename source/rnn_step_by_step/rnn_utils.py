@@ -3,8 +3,8 @@
 
 `make release` copies this file into the assignment folder as `rnn_utils.py`, beside
 `self_check_data.json` (the reference's outputs on the notebook's examples and the
-fingerprints of known mistakes there). It holds no solution: it only compares. The
-grader (`rnn_solutions.rnn_step_by_step.grading`) uses the same layout and comparison code.
+fingerprints of known mistakes there). It holds no solution: it only compares, with the
+layout and comparison code the grader uses (`layout.py`, copied in too).
 
     self_check(name, fn)                       -- run fn on the notebook's example and explain
     gradient_check(forward, backward)          -- centred finite differences of your functions
@@ -14,12 +14,11 @@ grader (`rnn_solutions.rnn_step_by_step.grading`) uses the same layout and compa
 import copy
 import inspect
 import json
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-# shared with the grader's kernel client; `make release` copies them into rnn_utils.py
+# shared with the grader; `make release` copies them into rnn_utils.py
 import contextlib
 import sys
 import warnings
@@ -61,6 +60,8 @@ def replaced(namespace, name, stand_in):
             namespace.pop(name, None)
         else:
             namespace[name] = own
+
+from collections.abc import Mapping, Sequence
 
 
 RTOL, ATOL = 1e-6, 1e-8
@@ -232,12 +233,23 @@ def modified_inputs(pristine, inputs, names):
     return problems
 
 
-# ---- self-checks on the notebook's examples ---------------------------------------------
-
 ARGUMENTS = {"rnn_cell_forward": ("xt", "h_prev", "parameters"),
              "rnn_forward": ("x", "h0", "parameters"),
              "rnn_cell_backward": ("dh_next", "cache"), "rnn_backward": ("dh", "caches")}
 
+
+def fingerprint_matches(actual, wrong, changed):
+    """Whether a known mistake explains the wrong outputs: it changes exactly the outputs
+    that are wrong (`wrong`, their indices), and changes them to what the student got.
+
+    changed -- {index: the mistake's output} for the outputs the mistake gets wrong.
+    """
+    return bool(wrong) and set(wrong) == set(changed) and all(
+        actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
+        for i, theirs in changed.items())
+
+
+# ---- self-checks on the notebook's examples ---------------------------------------------
 
 def _data():
     """The reference's outputs on the examples, stored beside this file by `make release`."""
@@ -287,17 +299,6 @@ def _hints(data, actual, expected):
         if fingerprint_matches(actual, wrong, changed):
             hints.append(mistake["hint"])
     return hints
-
-
-def fingerprint_matches(actual, wrong, changed):
-    """Whether a known mistake explains the wrong outputs: it changes exactly the outputs
-    that are wrong (`wrong`, their indices), and changes them to what the student got.
-
-    changed -- {index: the mistake's output} for the outputs the mistake gets wrong.
-    """
-    return bool(wrong) and set(wrong) == set(changed) and all(
-        actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
-        for i, theirs in changed.items())
 
 
 class _Replay:

@@ -1,0 +1,197 @@
+"""What each RNN exercise takes and returns, and how an output is compared with the reference.
+
+The one place the grader (`grading.py`) and the students' self-checks (`student.py`) read
+the assignment's layout from: argument names, gradient keys, the notebook's example
+inputs, the arrays an output is made of and their labels, structure and value problems,
+in-place changes, the fingerprints of known mistakes. `make release` copies it into
+`rnn_utils.py` with `student.py`, so a student's self-check and the hidden checks say the
+same things in the same words.
+"""
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+RTOL, ATOL = 1e-6, 1e-8
+GRADIENT_KEYS = {
+    "rnn_cell_backward": ("dxt", "dh_prev", "dWhx", "dWhh", "dbh"),
+    "rnn_backward": ("dx", "dh0", "dWhx", "dWhh", "dbh"),
+}
+# the cell function each sequence function calls
+HELPER = {"rnn_forward": "rnn_cell_forward", "rnn_backward": "rnn_cell_backward"}
+EXAMPLE_SIZES = {"n_x": 3, "n_h": 5, "n_y": 2, "m": 10, "T_x": 4}
+
+
+# ---- the notebook's examples ------------------------------------------------------------
+
+def example_inputs(name):
+    """The arguments of the notebook's example of exercise `name`, drawn as the notebook does."""
+    n_x, n_h, n_y, m, T_x = EXAMPLE_SIZES.values()
+    # the same numbers as np.random.seed(1) then np.random.randn, from a private
+    # generator: the global one is left alone, and patching it changes nothing here
+    draw = np.random.RandomState(1).randn
+    shapes = {"Whx": (n_h, n_x), "Whh": (n_h, n_h), "Wyh": (n_y, n_h), "bh": (n_h, 1),
+              "by": (n_y, 1)}
+    forward = name in ("rnn_cell_forward", "rnn_forward")
+    cell = name in ("rnn_cell_forward", "rnn_cell_backward")
+    x = draw(n_x, m) if cell else draw(n_x, m, T_x)
+    h0 = draw(n_h, m)
+    order = ("Whh", "Whx", "Wyh", "bh", "by") if forward else ("Whx", "Whh", "Wyh", "bh", "by")
+    p = {key: draw(*shapes[key]) for key in order}
+    if forward:
+        return [x, h0, p]
+    if cell:
+        # the forward step written out, so the example does not depend on rnn_cell_forward
+        h_next = np.tanh(p["Whh"] @ h0 + p["Whx"] @ x + p["bh"])
+        return [draw(n_h, m), (h_next, h0, x, p)]
+    # caches from random states in (-1, 1): rnn_backward only reads the cached arrays
+    h = np.tanh(draw(n_h, m, T_x))
+    h_prev = [h0] + [h[:, :, t - 1] for t in range(1, T_x)]
+    caches = ([(h[:, :, t], h_prev[t], x[:, :, t], p) for t in range(T_x)], x)
+    return [draw(n_h, m, T_x), caches]
+
+
+# ---- what each exercise returns ---------------------------------------------------------
+
+class ShapeError(Exception):
+    """The output is not laid out as the exercise asks."""
+
+
+def labels(name, T_x):
+    """The names of the arrays an exercise returns, in the order of `arrays`."""
+    if name == "rnn_cell_forward":
+        return ["h_next", "yt_pred", "cache[0] (h_next)", "cache[1] (h_prev)", "cache[2] (xt)"]
+    if name == "rnn_forward":
+        out = ["h", "y_pred", "caches[1] (x)"]
+        for t in range(T_x):
+            out += [f"caches[0][{t}][0] (h_next)", f"caches[0][{t}][1] (h_prev)",
+                    f"caches[0][{t}][2] (xt)"]
+        return out
+    return [f"gradients[{key!r}]" for key in GRADIENT_KEYS[name]]
+
+
+def arrays(name, out, T_x):
+    """The arrays an output holds, in the order of `labels`; ShapeError if it cannot."""
+    if name == "rnn_cell_forward":
+        parts = _unpack(out, 3, "the return value (h_next, yt_pred, cache)")
+        cache = _unpack(parts[2], 4, "cache (h_next, h_prev, xt, parameters)")
+        return [parts[0], parts[1], cache[0], cache[1], cache[2]]
+    if name == "rnn_forward":
+        h, y_pred, caches = _unpack(out, 3, "the return value (h, y_pred, caches)")
+        if T_x != 2 and isinstance(caches, list) and len(caches) == T_x:
+            raise ShapeError("caches should be the tuple (list of caches, x); hint: it is the "
+                             "bare list of caches, return (caches, x)")
+        cell_caches, x = _unpack(caches, 2, "caches (list of caches, x)")
+        cell_caches = _unpack(cell_caches, T_x, "caches[0], one cache per time step,")
+        out = [h, y_pred, x]
+        for t, cache in enumerate(cell_caches):
+            cache = _unpack(cache, 4, f"caches[0][{t}] (h_next, h_prev, xt, parameters)")
+            out += cache[:3]
+        return out
+    if not isinstance(out, Mapping):
+        raise ShapeError(f"should return a dict of gradients, got {type(out).__name__}")
+    missing = [key for key in GRADIENT_KEYS[name] if key not in out]
+    if missing:
+        hint = ""
+        if any(key in out for key in ("da_prev", "dWax", "dWaa", "dba", "da0")):
+            hint = ("; hint: these are the original course's names, this notebook's are "
+                    + ", ".join(GRADIENT_KEYS[name]))
+        raise ShapeError(f"the gradients dict is missing the keys {missing}; "
+                         f"it has {sorted(map(str, out))}{hint}")
+    return [out[key] for key in GRADIENT_KEYS[name]]
+
+
+def _unpack(value, length, what):
+    """value as a list of `length` items, or ShapeError."""
+    if isinstance(value, (str, bytes, np.ndarray)) or not isinstance(value, Sequence):
+        raise ShapeError(f"{what} should be a tuple of {length}, got {type(value).__name__}")
+    if len(value) != length:
+        raise ShapeError(f"{what} should have {length} items, got {len(value)}")
+    return list(value)
+
+
+def structure_problems(name, out, expected, T_x):
+    """Problems with the types and shapes of `out`, given the expected arrays."""
+    try:
+        actual = arrays(name, out, T_x)
+    except ShapeError as problem:
+        return [str(problem)]
+    problems = []
+    for label, value, want in zip(labels(name, T_x), actual, expected, strict=True):
+        if not isinstance(value, np.ndarray):
+            problems.append(f"{label} should be a numpy array, got {type(value).__name__}")
+        elif value.shape != want.shape:
+            text = f"{label} has shape {value.shape}, expected {want.shape}"
+            if value.shape == want.shape[:1]:
+                text += "; hint: keep the second axis, e.g. np.sum(..., axis=1, keepdims=True)"
+            problems.append(text)
+    return problems
+
+
+def wrong_outputs(actual, expected):
+    """Indices of the arrays of `actual` that differ from `expected`."""
+    return [i for i, (a, e) in enumerate(zip(actual, expected, strict=True))
+            if not np.allclose(a, e, rtol=RTOL, atol=ATOL)]
+
+
+def value_problems(name, actual, expected, T_x, show_expected):
+    """One line per wrong array: how many entries, the first wrong index and value."""
+    problems = []
+    for i in wrong_outputs(actual, expected):
+        close = np.isclose(actual[i], expected[i], rtol=RTOL, atol=ATOL)
+        index = tuple(int(k) for k in np.argwhere(~close)[0])
+        text = (f"{labels(name, T_x)[i]} is wrong at {close.size - close.sum()} of {close.size}"
+                f" entries; first at index {index}: got {actual[i][index]:.8g}")
+        if show_expected:
+            text += f", expected {expected[i][index]:.8g}"
+        problems.append(text)
+    return problems
+
+
+def plain(values):
+    """Plain float64 ndarrays, whatever array-likes came back."""
+    return [np.array(v, dtype=np.float64) for v in values]
+
+
+def changed_paths(before, after, path=""):
+    """Paths of the arrays, dicts and lists nested in the inputs that differ."""
+    if isinstance(before, np.ndarray):
+        if not np.array_equal(before, after):
+            yield path
+    elif isinstance(before, Mapping):
+        if set(before) != set(after):
+            yield path
+            return
+        for key in before:
+            yield from changed_paths(before[key], after[key], f"{path}[{key!r}]" if path else key)
+    elif isinstance(before, (list, tuple)):
+        if len(before) != len(after):
+            yield path
+            return
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+            yield from changed_paths(b, a, f"{path}[{i}]")
+
+
+def modified_inputs(pristine, inputs, names):
+    """Problems for every argument the function changed in place."""
+    problems = []
+    for name, before, after in zip(names, pristine, inputs, strict=True):
+        for path in changed_paths(before, after, name):
+            problems.append(f"the argument {path} was modified in place; work on a copy")
+    return problems
+
+
+ARGUMENTS = {"rnn_cell_forward": ("xt", "h_prev", "parameters"),
+             "rnn_forward": ("x", "h0", "parameters"),
+             "rnn_cell_backward": ("dh_next", "cache"), "rnn_backward": ("dh", "caches")}
+
+
+def fingerprint_matches(actual, wrong, changed):
+    """Whether a known mistake explains the wrong outputs: it changes exactly the outputs
+    that are wrong (`wrong`, their indices), and changes them to what the student got.
+
+    changed -- {index: the mistake's output} for the outputs the mistake gets wrong.
+    """
+    return bool(wrong) and set(wrong) == set(changed) and all(
+        actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
+        for i, theirs in changed.items())
