@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 # shared with the grader; `make release` copies them into rnn_utils.py
 import contextlib
 import sys
@@ -61,99 +62,75 @@ def replaced(namespace, name, stand_in):
         else:
             namespace[name] = own
 
+
+from collections.abc import Mapping
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 
 RTOL, ATOL = 1e-6, 1e-8
-GRADIENT_KEYS = {
-    "rnn_cell_backward": ("dxt", "dh_prev", "dWhx", "dWhh", "dbh"),
-    "rnn_backward": ("dx", "dh0", "dWhx", "dWhh", "dbh"),
-}
-# the cell function each sequence function calls
-HELPER = {"rnn_forward": "rnn_cell_forward", "rnn_backward": "rnn_cell_backward"}
-EXAMPLE_SIZES = {"n_x": 3, "n_h": 5, "n_y": 2, "m": 10, "T_x": 4}
 
 
-# ---- the notebook's examples ------------------------------------------------------------
+class Seq(NamedTuple):
+    """A tuple of named parts."""
 
-def example_inputs(name):
-    """The arguments of the notebook's example of exercise `name`, drawn as the notebook does."""
-    n_x, n_h, n_y, m, T_x = EXAMPLE_SIZES.values()
-    # the same numbers as np.random.seed(1) then np.random.randn, from a private
-    # generator: the global one is left alone, and patching it changes nothing here
-    draw = np.random.RandomState(1).randn
-    shapes = {"Whx": (n_h, n_x), "Whh": (n_h, n_h), "Wyh": (n_y, n_h), "bh": (n_h, 1),
-              "by": (n_y, 1)}
-    forward = name in ("rnn_cell_forward", "rnn_forward")
-    cell = name in ("rnn_cell_forward", "rnn_cell_backward")
-    x = draw(n_x, m) if cell else draw(n_x, m, T_x)
-    h0 = draw(n_h, m)
-    order = ("Whh", "Whx", "Wyh", "bh", "by") if forward else ("Whx", "Whh", "Wyh", "bh", "by")
-    p = {key: draw(*shapes[key]) for key in order}
-    if forward:
-        return [x, h0, p]
-    if cell:
-        # the forward step written out, so the example does not depend on rnn_cell_forward
-        h_next = np.tanh(p["Whh"] @ h0 + p["Whx"] @ x + p["bh"])
-        return [draw(n_h, m), (h_next, h0, x, p)]
-    # caches from random states in (-1, 1): rnn_backward only reads the cached arrays
-    h = np.tanh(draw(n_h, m, T_x))
-    h_prev = [h0] + [h[:, :, t - 1] for t in range(1, T_x)]
-    caches = ([(h[:, :, t], h_prev[t], x[:, :, t], p) for t in range(T_x)], x)
-    return [draw(n_h, m, T_x), caches]
+    name: str
+    parts: tuple
 
 
-# ---- what each exercise returns ---------------------------------------------------------
+class Steps(NamedTuple):
+    """A list of one part per time step."""
+
+    name: str
+    part: object
+
+
+class Keys(NamedTuple):
+    """A dict of arrays; `aliases` maps names from other courses to this one's."""
+
+    name: str
+    keys: tuple
+    aliases: dict = {}
+
 
 class ShapeError(Exception):
     """The output is not laid out as the exercise asks."""
 
 
-def labels(name, T_x):
-    """The names of the arrays an exercise returns, in the order of `arrays`."""
-    if name == "rnn_cell_forward":
-        return ["h_next", "yt_pred", "cache[0] (h_next)", "cache[1] (h_prev)", "cache[2] (xt)"]
-    if name == "rnn_forward":
-        out = ["h", "y_pred", "caches[1] (x)"]
-        for t in range(T_x):
-            out += [f"caches[0][{t}][0] (h_next)", f"caches[0][{t}][1] (h_prev)",
-                    f"caches[0][{t}][2] (xt)"]
-        return out
-    return [f"gradients[{key!r}]" for key in GRADIENT_KEYS[name]]
+def flatten(spec, value, T_x, path=None):
+    """[(label, array)] of every compared array in value, in the spec's order."""
+    if spec is None:
+        return []
+    if isinstance(spec, str):
+        label = spec if path is None or path == spec else f"{path} ({spec})"
+        return [(label, value)]
+    name = spec.name if path is None else path
+    if isinstance(spec, Keys):
+        return [(f"{name}[{k!r}]", v) for k, v in zip(spec.keys, _keys(spec, value, name),
+                                                       strict=True)]
+    if isinstance(spec, Steps):
+        items, parts = _items(value, T_x, f"{name}, one per time step,"), [spec.part] * T_x
+    else:
+        items, parts = _items(value, len(spec.parts), f"{name} ({_names(spec)})"), spec.parts
+    top = path is None and spec.name == "the return value"
+    return [pair for i, (part, item) in enumerate(zip(parts, items, strict=True))
+            for pair in flatten(part, item, T_x, _child(part, name, i, top))]
 
 
-def arrays(name, out, T_x):
-    """The arrays an output holds, in the order of `labels`; ShapeError if it cannot."""
-    if name == "rnn_cell_forward":
-        parts = _unpack(out, 3, "the return value (h_next, yt_pred, cache)")
-        cache = _unpack(parts[2], 4, "cache (h_next, h_prev, xt, parameters)")
-        return [parts[0], parts[1], cache[0], cache[1], cache[2]]
-    if name == "rnn_forward":
-        h, y_pred, caches = _unpack(out, 3, "the return value (h, y_pred, caches)")
-        if T_x != 2 and isinstance(caches, list) and len(caches) == T_x:
-            raise ShapeError("caches should be the tuple (list of caches, x); hint: it is the "
-                             "bare list of caches, return (caches, x)")
-        cell_caches, x = _unpack(caches, 2, "caches (list of caches, x)")
-        cell_caches = _unpack(cell_caches, T_x, "caches[0], one cache per time step,")
-        out = [h, y_pred, x]
-        for t, cache in enumerate(cell_caches):
-            cache = _unpack(cache, 4, f"caches[0][{t}] (h_next, h_prev, xt, parameters)")
-            out += cache[:3]
-        return out
-    if not isinstance(out, Mapping):
-        raise ShapeError(f"should return a dict of gradients, got {type(out).__name__}")
-    missing = [key for key in GRADIENT_KEYS[name] if key not in out]
-    if missing:
-        hint = ""
-        if any(key in out for key in ("da_prev", "dWax", "dWaa", "dba", "da0")):
-            hint = ("; hint: these are the original course's names, this notebook's are "
-                    + ", ".join(GRADIENT_KEYS[name]))
-        raise ShapeError(f"the gradients dict is missing the keys {missing}; "
-                         f"it has {sorted(map(str, out))}{hint}")
-    return [out[key] for key in GRADIENT_KEYS[name]]
+def _child(part, name, i, top):
+    """The path of the i-th item of `name`: its own name at the top, else name[i]."""
+    if top:
+        return part if isinstance(part, str) else part.name
+    return f"{name}[{i}]"
 
 
-def _unpack(value, length, what):
+def _names(spec):
+    """'h_next, c_next, cache' for a Seq."""
+    return ", ".join("parameters" if p is None else p if isinstance(p, str) else p.name
+                     for p in spec.parts)
+
+
+def _items(value, length, what):
     """value as a list of `length` items, or ShapeError."""
     if isinstance(value, (str, bytes, np.ndarray)) or not isinstance(value, Sequence):
         raise ShapeError(f"{what} should be a tuple of {length}, got {type(value).__name__}")
@@ -162,14 +139,25 @@ def _unpack(value, length, what):
     return list(value)
 
 
-def structure_problems(name, out, expected, T_x):
-    """Problems with the types and shapes of `out`, given the expected arrays."""
-    try:
-        actual = arrays(name, out, T_x)
-    except ShapeError as problem:
-        return [str(problem)]
+def _keys(spec, value, name):
+    """The dict's arrays in the spec's key order, or ShapeError naming what is missing."""
+    if not isinstance(value, Mapping):
+        raise ShapeError(f"{name} should be a dict, got {type(value).__name__}")
+    missing = [k for k in spec.keys if k not in value]
+    if missing:
+        hint = ""
+        if any(k in value for k in spec.aliases):
+            hint = "; hint: these are the original course's names, this notebook's are " + \
+                ", ".join(spec.keys)
+        raise ShapeError(f"{name} is missing the keys {missing}; it has "
+                         f"{sorted(map(str, value))}{hint}")
+    return [value[k] for k in spec.keys]
+
+
+def shape_problems(labelled, expected):
+    """Problems with the types and shapes of labelled arrays, given the expected arrays."""
     problems = []
-    for label, value, want in zip(labels(name, T_x), actual, expected, strict=True):
+    for (label, value), want in zip(labelled, expected, strict=True):
         if not isinstance(value, np.ndarray):
             problems.append(f"{label} should be a numpy array, got {type(value).__name__}")
         elif value.shape != want.shape:
@@ -186,13 +174,13 @@ def wrong_outputs(actual, expected):
             if not np.allclose(a, e, rtol=RTOL, atol=ATOL)]
 
 
-def value_problems(name, actual, expected, T_x, show_expected):
+def value_lines(labels, actual, expected, show_expected):
     """One line per wrong array: how many entries, the first wrong index and value."""
     problems = []
     for i in wrong_outputs(actual, expected):
         close = np.isclose(actual[i], expected[i], rtol=RTOL, atol=ATOL)
         index = tuple(int(k) for k in np.argwhere(~close)[0])
-        text = (f"{labels(name, T_x)[i]} is wrong at {close.size - close.sum()} of {close.size}"
+        text = (f"{labels[i]} is wrong at {close.size - close.sum()} of {close.size}"
                 f" entries; first at index {index}: got {actual[i][index]:.8g}")
         if show_expected:
             text += f", expected {expected[i][index]:.8g}"
@@ -233,11 +221,6 @@ def modified_inputs(pristine, inputs, names):
     return problems
 
 
-ARGUMENTS = {"rnn_cell_forward": ("xt", "h_prev", "parameters"),
-             "rnn_forward": ("x", "h0", "parameters"),
-             "rnn_cell_backward": ("dh_next", "cache"), "rnn_backward": ("dh", "caches")}
-
-
 def fingerprint_matches(actual, wrong, changed):
     """Whether a known mistake explains the wrong outputs: it changes exactly the outputs
     that are wrong (`wrong`, their indices), and changes them to what the student got.
@@ -247,6 +230,111 @@ def fingerprint_matches(actual, wrong, changed):
     return bool(wrong) and set(wrong) == set(changed) and all(
         actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
         for i, theirs in changed.items())
+
+
+
+GRADIENT_KEYS = {
+    "rnn_cell_backward": ("dxt", "dh_prev", "dWhx", "dWhh", "dbh"),
+    "rnn_backward": ("dx", "dh0", "dWhx", "dWhh", "dbh"),
+}
+# the cell function each sequence function calls
+HELPER = {"rnn_forward": "rnn_cell_forward", "rnn_backward": "rnn_cell_backward"}
+EXAMPLE_SIZES = {"n_x": 3, "n_h": 5, "n_y": 2, "m": 10, "T_x": 4}
+
+
+# ---- the notebook's examples ------------------------------------------------------------
+
+def example_inputs(name):
+    """The arguments of the notebook's example of exercise `name`, drawn as the notebook does."""
+    n_x, n_h, n_y, m, T_x = EXAMPLE_SIZES.values()
+    # the same numbers as np.random.seed(1) then np.random.randn, from a private
+    # generator: the global one is left alone, and patching it changes nothing here
+    draw = np.random.RandomState(1).randn
+    shapes = {"Whx": (n_h, n_x), "Whh": (n_h, n_h), "Wyh": (n_y, n_h), "bh": (n_h, 1),
+              "by": (n_y, 1)}
+    forward = name in ("rnn_cell_forward", "rnn_forward")
+    cell = name in ("rnn_cell_forward", "rnn_cell_backward")
+    x = draw(n_x, m) if cell else draw(n_x, m, T_x)
+    h0 = draw(n_h, m)
+    order = ("Whh", "Whx", "Wyh", "bh", "by") if forward else ("Whx", "Whh", "Wyh", "bh", "by")
+    p = {key: draw(*shapes[key]) for key in order}
+    if forward:
+        return [x, h0, p]
+    if cell:
+        # the forward step written out, so the example does not depend on rnn_cell_forward
+        h_next = np.tanh(p["Whh"] @ h0 + p["Whx"] @ x + p["bh"])
+        return [draw(n_h, m), (h_next, h0, x, p)]
+    # caches from random states in (-1, 1): rnn_backward only reads the cached arrays
+    h = np.tanh(draw(n_h, m, T_x))
+    h_prev = [h0] + [h[:, :, t - 1] for t in range(1, T_x)]
+    caches = ([(h[:, :, t], h_prev[t], x[:, :, t], p) for t in range(T_x)], x)
+    return [draw(n_h, m, T_x), caches]
+
+
+# ---- what each exercise returns ---------------------------------------------------------
+
+def labels(name, T_x):
+    """The names of the arrays an exercise returns, in the order of `arrays`."""
+    if name == "rnn_cell_forward":
+        return ["h_next", "yt_pred", "cache[0] (h_next)", "cache[1] (h_prev)", "cache[2] (xt)"]
+    if name == "rnn_forward":
+        out = ["h", "y_pred", "caches[1] (x)"]
+        for t in range(T_x):
+            out += [f"caches[0][{t}][0] (h_next)", f"caches[0][{t}][1] (h_prev)",
+                    f"caches[0][{t}][2] (xt)"]
+        return out
+    return [f"gradients[{key!r}]" for key in GRADIENT_KEYS[name]]
+
+
+def arrays(name, out, T_x):
+    """The arrays an output holds, in the order of `labels`; ShapeError if it cannot."""
+    if name == "rnn_cell_forward":
+        parts = _items(out, 3, "the return value (h_next, yt_pred, cache)")
+        cache = _items(parts[2], 4, "cache (h_next, h_prev, xt, parameters)")
+        return [parts[0], parts[1], cache[0], cache[1], cache[2]]
+    if name == "rnn_forward":
+        h, y_pred, caches = _items(out, 3, "the return value (h, y_pred, caches)")
+        if T_x != 2 and isinstance(caches, list) and len(caches) == T_x:
+            raise ShapeError("caches should be the tuple (list of caches, x); hint: it is the "
+                             "bare list of caches, return (caches, x)")
+        cell_caches, x = _items(caches, 2, "caches (list of caches, x)")
+        cell_caches = _items(cell_caches, T_x, "caches[0], one cache per time step,")
+        out = [h, y_pred, x]
+        for t, cache in enumerate(cell_caches):
+            cache = _items(cache, 4, f"caches[0][{t}] (h_next, h_prev, xt, parameters)")
+            out += cache[:3]
+        return out
+    if not isinstance(out, Mapping):
+        raise ShapeError(f"should return a dict of gradients, got {type(out).__name__}")
+    missing = [key for key in GRADIENT_KEYS[name] if key not in out]
+    if missing:
+        hint = ""
+        if any(key in out for key in ("da_prev", "dWax", "dWaa", "dba", "da0")):
+            hint = ("; hint: these are the original course's names, this notebook's are "
+                    + ", ".join(GRADIENT_KEYS[name]))
+        raise ShapeError(f"the gradients dict is missing the keys {missing}; "
+                         f"it has {sorted(map(str, out))}{hint}")
+    return [out[key] for key in GRADIENT_KEYS[name]]
+
+
+def structure_problems(name, out, expected, T_x):
+    """Problems with the types and shapes of `out`, given the expected arrays."""
+    try:
+        actual = arrays(name, out, T_x)
+    except ShapeError as problem:
+        return [str(problem)]
+    return shape_problems(list(zip(labels(name, T_x), actual, strict=True)), expected)
+
+
+def value_problems(name, actual, expected, T_x, show_expected):
+    """One line per wrong array: how many entries, the first wrong index and value."""
+    return value_lines(labels(name, T_x), actual, expected, show_expected)
+
+
+ARGUMENTS = {"rnn_cell_forward": ("xt", "h_prev", "parameters"),
+             "rnn_forward": ("x", "h0", "parameters"),
+             "rnn_cell_backward": ("dh_next", "cache"), "rnn_backward": ("dh", "caches")}
+
 
 
 # ---- self-checks on the notebook's examples ---------------------------------------------

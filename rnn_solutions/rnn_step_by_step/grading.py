@@ -21,6 +21,7 @@ import copy
 
 import numpy as np
 
+from rnn_solutions.engine import compare
 from rnn_solutions.engine.declaration import Assignment
 from rnn_solutions.rnn_step_by_step import cases, layout, rnn, student_files
 from rnn_solutions.rnn_step_by_step.mistakes import MISTAKES
@@ -92,31 +93,31 @@ def problems(name, part, case, out, args_after, label):
     if part == "structure":
         return found
     if not found:
-        actual = layout.plain(layout.arrays(name, out, T_x))
+        actual = compare.plain(layout.arrays(name, out, T_x))
         found = layout.value_problems(name, actual, expected, T_x,
                                       show_expected=label == "example")
         if found:
             found += [f"hint: {hint}" for hint in diagnose(name, actual, case)]
     pristine = list(case.inputs.values())
-    return found + layout.modified_inputs(pristine, list(args_after), list(case.inputs))
+    return found + compare.modified_inputs(pristine, list(args_after), list(case.inputs))
 
 
 def diagnose(name, actual, case):
     """Hints of the known mistakes whose outputs equal the student's wrong outputs."""
     expected, T_x = _expected(case), _steps(case)
-    wrong = layout.wrong_outputs(actual, expected)
+    wrong = compare.wrong_outputs(actual, expected)
     hints = []
     for hint, mistake in MISTAKES[name].items():
         with np.errstate(all="ignore"):  # in the judge's thread: no stderr swapping
             out = mistake(*copy.deepcopy(list(case.inputs.values())))
-            theirs = layout.plain(layout.arrays(name, out, T_x))
+            theirs = compare.plain(layout.arrays(name, out, T_x))
         # every output the mistake changes must be changed in the same way, and every
         # output the student got wrong must be one the mistake changes
         if len(theirs) == len(expected):
             changed = {i: theirs[i] for i in range(len(theirs))
                        if theirs[i].shape != expected[i].shape
-                       or layout.wrong_outputs([theirs[i]], [expected[i]])}
-            if layout.fingerprint_matches(actual, wrong, changed):
+                       or compare.wrong_outputs([theirs[i]], [expected[i]])}
+            if compare.fingerprint_matches(actual, wrong, changed):
                 hints.append(hint)
     return hints
 

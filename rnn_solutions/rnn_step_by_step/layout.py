@@ -8,11 +8,17 @@ in-place changes, the fingerprints of known mistakes. `make release` copies it i
 same things in the same words.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 
-RTOL, ATOL = 1e-6, 1e-8
+from rnn_solutions.engine.compare import (  # inlined
+    ShapeError,
+    _items,
+    shape_problems,
+    value_lines,
+)
+
 GRADIENT_KEYS = {
     "rnn_cell_backward": ("dxt", "dh_prev", "dWhx", "dWhh", "dbh"),
     "rnn_backward": ("dx", "dh0", "dWhx", "dWhh", "dbh"),
@@ -53,10 +59,6 @@ def example_inputs(name):
 
 # ---- what each exercise returns ---------------------------------------------------------
 
-class ShapeError(Exception):
-    """The output is not laid out as the exercise asks."""
-
-
 def labels(name, T_x):
     """The names of the arrays an exercise returns, in the order of `arrays`."""
     if name == "rnn_cell_forward":
@@ -73,19 +75,19 @@ def labels(name, T_x):
 def arrays(name, out, T_x):
     """The arrays an output holds, in the order of `labels`; ShapeError if it cannot."""
     if name == "rnn_cell_forward":
-        parts = _unpack(out, 3, "the return value (h_next, yt_pred, cache)")
-        cache = _unpack(parts[2], 4, "cache (h_next, h_prev, xt, parameters)")
+        parts = _items(out, 3, "the return value (h_next, yt_pred, cache)")
+        cache = _items(parts[2], 4, "cache (h_next, h_prev, xt, parameters)")
         return [parts[0], parts[1], cache[0], cache[1], cache[2]]
     if name == "rnn_forward":
-        h, y_pred, caches = _unpack(out, 3, "the return value (h, y_pred, caches)")
+        h, y_pred, caches = _items(out, 3, "the return value (h, y_pred, caches)")
         if T_x != 2 and isinstance(caches, list) and len(caches) == T_x:
             raise ShapeError("caches should be the tuple (list of caches, x); hint: it is the "
                              "bare list of caches, return (caches, x)")
-        cell_caches, x = _unpack(caches, 2, "caches (list of caches, x)")
-        cell_caches = _unpack(cell_caches, T_x, "caches[0], one cache per time step,")
+        cell_caches, x = _items(caches, 2, "caches (list of caches, x)")
+        cell_caches = _items(cell_caches, T_x, "caches[0], one cache per time step,")
         out = [h, y_pred, x]
         for t, cache in enumerate(cell_caches):
-            cache = _unpack(cache, 4, f"caches[0][{t}] (h_next, h_prev, xt, parameters)")
+            cache = _items(cache, 4, f"caches[0][{t}] (h_next, h_prev, xt, parameters)")
             out += cache[:3]
         return out
     if not isinstance(out, Mapping):
@@ -101,97 +103,20 @@ def arrays(name, out, T_x):
     return [out[key] for key in GRADIENT_KEYS[name]]
 
 
-def _unpack(value, length, what):
-    """value as a list of `length` items, or ShapeError."""
-    if isinstance(value, (str, bytes, np.ndarray)) or not isinstance(value, Sequence):
-        raise ShapeError(f"{what} should be a tuple of {length}, got {type(value).__name__}")
-    if len(value) != length:
-        raise ShapeError(f"{what} should have {length} items, got {len(value)}")
-    return list(value)
-
-
 def structure_problems(name, out, expected, T_x):
     """Problems with the types and shapes of `out`, given the expected arrays."""
     try:
         actual = arrays(name, out, T_x)
     except ShapeError as problem:
         return [str(problem)]
-    problems = []
-    for label, value, want in zip(labels(name, T_x), actual, expected, strict=True):
-        if not isinstance(value, np.ndarray):
-            problems.append(f"{label} should be a numpy array, got {type(value).__name__}")
-        elif value.shape != want.shape:
-            text = f"{label} has shape {value.shape}, expected {want.shape}"
-            if value.shape == want.shape[:1]:
-                text += "; hint: keep the second axis, e.g. np.sum(..., axis=1, keepdims=True)"
-            problems.append(text)
-    return problems
-
-
-def wrong_outputs(actual, expected):
-    """Indices of the arrays of `actual` that differ from `expected`."""
-    return [i for i, (a, e) in enumerate(zip(actual, expected, strict=True))
-            if not np.allclose(a, e, rtol=RTOL, atol=ATOL)]
+    return shape_problems(list(zip(labels(name, T_x), actual, strict=True)), expected)
 
 
 def value_problems(name, actual, expected, T_x, show_expected):
     """One line per wrong array: how many entries, the first wrong index and value."""
-    problems = []
-    for i in wrong_outputs(actual, expected):
-        close = np.isclose(actual[i], expected[i], rtol=RTOL, atol=ATOL)
-        index = tuple(int(k) for k in np.argwhere(~close)[0])
-        text = (f"{labels(name, T_x)[i]} is wrong at {close.size - close.sum()} of {close.size}"
-                f" entries; first at index {index}: got {actual[i][index]:.8g}")
-        if show_expected:
-            text += f", expected {expected[i][index]:.8g}"
-        problems.append(text)
-    return problems
-
-
-def plain(values):
-    """Plain float64 ndarrays, whatever array-likes came back."""
-    return [np.array(v, dtype=np.float64) for v in values]
-
-
-def changed_paths(before, after, path=""):
-    """Paths of the arrays, dicts and lists nested in the inputs that differ."""
-    if isinstance(before, np.ndarray):
-        if not np.array_equal(before, after):
-            yield path
-    elif isinstance(before, Mapping):
-        if set(before) != set(after):
-            yield path
-            return
-        for key in before:
-            yield from changed_paths(before[key], after[key], f"{path}[{key!r}]" if path else key)
-    elif isinstance(before, (list, tuple)):
-        if len(before) != len(after):
-            yield path
-            return
-        for i, (b, a) in enumerate(zip(before, after, strict=True)):
-            yield from changed_paths(b, a, f"{path}[{i}]")
-
-
-def modified_inputs(pristine, inputs, names):
-    """Problems for every argument the function changed in place."""
-    problems = []
-    for name, before, after in zip(names, pristine, inputs, strict=True):
-        for path in changed_paths(before, after, name):
-            problems.append(f"the argument {path} was modified in place; work on a copy")
-    return problems
+    return value_lines(labels(name, T_x), actual, expected, show_expected)
 
 
 ARGUMENTS = {"rnn_cell_forward": ("xt", "h_prev", "parameters"),
              "rnn_forward": ("x", "h0", "parameters"),
              "rnn_cell_backward": ("dh_next", "cache"), "rnn_backward": ("dh", "caches")}
-
-
-def fingerprint_matches(actual, wrong, changed):
-    """Whether a known mistake explains the wrong outputs: it changes exactly the outputs
-    that are wrong (`wrong`, their indices), and changes them to what the student got.
-
-    changed -- {index: the mistake's output} for the outputs the mistake gets wrong.
-    """
-    return bool(wrong) and set(wrong) == set(changed) and all(
-        actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
-        for i, theirs in changed.items())

@@ -17,23 +17,26 @@ from pathlib import Path
 
 import numpy as np
 
+from rnn_solutions.engine.compare import (  # inlined
+    ATOL,
+    RTOL,
+    fingerprint_matches,
+    modified_inputs,
+    plain,
+    wrong_outputs,
+)
+
 # shared with the grader; `make release` copies them into rnn_utils.py
 from rnn_solutions.engine.kernel_client import parameter_names, quiet, replaced  # inlined
 from rnn_solutions.rnn_step_by_step.layout import (  # inlined
     ARGUMENTS,
-    ATOL,
     EXAMPLE_SIZES,
     GRADIENT_KEYS,
     HELPER,
-    RTOL,
     arrays,
     example_inputs,
-    fingerprint_matches,
-    modified_inputs,
-    plain,
     structure_problems,
     value_problems,
-    wrong_outputs,
 )
 
 # ---- self-checks on the notebook's examples ---------------------------------------------

@@ -8,17 +8,13 @@
                               self-check replays for the sequence functions
 """
 
-import ast
 import copy
-import importlib
-import inspect
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 
-from rnn_solutions.engine import kernel_client
+from rnn_solutions.engine import compare, inline, kernel_client
 from rnn_solutions.rnn_step_by_step import layout, rnn, student
 from rnn_solutions.rnn_step_by_step.cases import EXERCISES
 from rnn_solutions.rnn_step_by_step.mistakes import MISTAKES
@@ -34,12 +30,12 @@ def example_data(name):
     """Expected arrays, mistake fingerprints and (for rnn_backward) replayed steps."""
     inputs = layout.example_inputs(name)
     T_x = layout.EXAMPLE_SIZES["T_x"]
-    expected = layout.plain(layout.arrays(name, getattr(rnn, name)(*inputs), T_x))
+    expected = compare.plain(layout.arrays(name, getattr(rnn, name)(*inputs), T_x))
     mistakes = []
     for hint, mistake in MISTAKES[name].items():
         with kernel_client.quiet():
-            theirs = layout.plain(layout.arrays(name, mistake(*copy.deepcopy(inputs)), T_x))
-        wrong = layout.wrong_outputs(theirs, expected)
+            theirs = compare.plain(layout.arrays(name, mistake(*copy.deepcopy(inputs)), T_x))
+        wrong = compare.wrong_outputs(theirs, expected)
         if wrong:
             mistakes.append({"hint": hint, "outputs": {i: theirs[i].tolist() for i in wrong}})
     data = {"expected": [e.tolist() for e in expected], "mistakes": mistakes}
@@ -61,44 +57,9 @@ def backward_steps(dh, caches):
 
 
 def students_helpers():
-    """student.py as students get it, standing alone: each import marked `# inlined`
-    replaced by the code it imports (the named functions of the kernel client; all of
-    `layout.py`), with the imports that code needs."""
-    source = Path(student.__file__).read_text()
-    lines = source.splitlines(keepends=True)
-    own = set(lines)
-    for node in reversed(ast.parse(source).body):
-        first = lines[node.lineno - 1]
-        if isinstance(node, ast.ImportFrom) and "# inlined" in first:
-            module = importlib.import_module(node.module)
-            code = _definitions(module, [a.name for a in node.names]) \
-                if module is kernel_client else _body(module)
-            needed = [line for line, names in _imports(module)
-                      if line not in own and any(re.search(rf"\b{n}\b", code) for n in names)]
-            own.update(needed)
-            lines[node.lineno - 1:node.end_lineno] = ["".join(needed) + "\n\n" + code + "\n"]
-    return "".join(lines)
-
-
-def _imports(module):
-    """[(line, names it binds)] of a module's top-level imports, this package's left out."""
-    source = Path(module.__file__).read_text()
-    return [(ast.get_source_segment(source, n) + "\n",
-             [(a.asname or a.name).split(".")[0] for a in n.names])
-            for n in ast.parse(source).body if isinstance(n, ast.Import | ast.ImportFrom)
-            and not (getattr(n, "module", "") or "").startswith("rnn_solutions")]
-
-
-def _definitions(module, names):
-    """The source of the named functions of a module."""
-    return "\n\n".join(inspect.getsource(getattr(module, name)) for name in names)
-
-
-def _body(module):
-    """A module's source after its docstring and imports."""
-    source = Path(module.__file__).read_text()
-    last = [n for n in ast.parse(source).body if isinstance(n, ast.Import | ast.ImportFrom)][-1]
-    return "".join(source.splitlines(keepends=True)[last.end_lineno:]).strip("\n") + "\n"
+    """student.py as students get it: standing alone, what it shares with the grader
+    inlined (`layout.py`, the comparisons, three helpers of the kernel client)."""
+    return inline.standalone(student)
 
 
 def write_student_files(folder):
