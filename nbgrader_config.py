@@ -59,4 +59,7 @@ from nbgrader.validator import Validator  # noqa: E402
 Validator.preprocessors.default_value = [CheckCellMetadataOnce, ClearOutput, JudgedExecute]
 
 # What each assignment grades (rnn_solutions/engine/declaration.py): its exercises, cases, checks.
-c.JudgedExecute.declarations = {"rnn_step_by_step": "rnn_solutions.rnn_step_by_step.grading:RNN"}
+c.JudgedExecute.declarations = {
+    "rnn_step_by_step": "rnn_solutions.rnn_step_by_step.grading:RNN",
+    "lstm_step_by_step": "rnn_solutions.lstm_step_by_step.grading:LSTM",
+}

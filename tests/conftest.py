@@ -16,14 +16,18 @@ CONFIG = submissions.course_config(ROOT)  # nbgrader_config.py, loaded as nbgrad
 KERNEL, TIMEOUT = submissions.execution(ROOT)
 
 
-def _points():
-    """{grade_id: points} of the master notebook's graded cells: the one place they live."""
-    nb = nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
+ASSIGNMENTS = sorted(submissions.declarations(ROOT))  # every assignment of the course
+
+
+def points(assignment=ASSIGNMENT):
+    """{grade_id: points} of a master notebook's graded cells: the one place they live."""
+    nb = nbformat.read(ROOT / "source" / assignment / submissions.notebook_name(assignment),
+                       as_version=4)
     meta = [cell.metadata.get("nbgrader", {}) for cell in nb.cells]
     return {m["grade_id"]: m["points"] for m in meta if m.get("grade")}
 
 
-POINTS = _points()
+POINTS = points()
 
 
 def execute(nb, path):
@@ -59,12 +63,15 @@ def grade_id(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id", "")
 
 
-def same(a, b):
-    """Equal values of the same kinds, arrays compared exactly."""
+def same(a, b, rtol=0.0):
+    """Equal values of the same kinds, arrays compared exactly (or within rtol)."""
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
+        return isinstance(b, np.ndarray) and a.shape == b.shape and (
+            np.array_equal(a, b) or rtol > 0 and np.allclose(a, b, rtol=rtol, atol=0))
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return isinstance(b, dict) and a.keys() == b.keys() and all(
+            same(a[k], b[k], rtol) for k in a)
     if isinstance(a, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+        return type(a) is type(b) and len(a) == len(b) and all(
+            same(x, y, rtol) for x, y in zip(a, b, strict=True))
     return a == b

@@ -5,45 +5,56 @@ import shutil
 
 import nbformat
 import pytest
-from conftest import POINTS, copy_course
+from conftest import ASSIGNMENTS, POINTS, copy_course, points
 from nbgrader.api import Gradebook
 
-from rnn_solutions.engine import course
+from rnn_solutions.engine import course, submissions
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 FULL = dict(POINTS)  # grade_id -> points, from the master notebook
 ZERO = dict.fromkeys(POINTS, 0)
 # the seed student: forward right; backward of the right shapes but wrong values
 SEED = {**FULL, "test_rnn_cell_backward_values": 0, "test_rnn_backward_values": 0}
+LSTM = "lstm_step_by_step"
+LSTM_FULL = points(LSTM)
+# every LSTM answer right but lstm_backward, which carries nothing through time
+NO_CARRY = {**LSTM_FULL, "test_lstm_backward_values": 0}
+EXPECTED = {
+    (ASSIGNMENT, "master"): FULL, (ASSIGNMENT, "perfect"): FULL,
+    (ASSIGNMENT, "untouched"): ZERO, (ASSIGNMENT, "seed_student"): SEED,
+    (LSTM, "master"): LSTM_FULL, (LSTM, "perfect"): LSTM_FULL,
+    (LSTM, "untouched"): dict.fromkeys(LSTM_FULL, 0), (LSTM, "no_carry"): NO_CARRY,
+}
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """A copy of the course, with the master notebook submitted too, graded by `course.grade`."""
+    """A copy of the course, with each master notebook submitted too, graded by
+    `course.grade`: {assignment: {student: why not graded}}."""
     root = copy_course(tmp_path_factory.mktemp("course"))
-    master_dir = root / "submitted" / "master" / ASSIGNMENT
-    master_dir.mkdir(parents=True)
-    shutil.copy(root / "source" / ASSIGNMENT / NOTEBOOK, master_dir / NOTEBOOK)
-    code, log = course.nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
-    assert code == 0, log
-    problems = course.grade(root)[ASSIGNMENT]
-    return root, problems
+    for assignment in ASSIGNMENTS:
+        notebook = submissions.notebook_name(assignment)
+        master_dir = root / "submitted" / "master" / assignment
+        master_dir.mkdir(parents=True)
+        shutil.copy(root / "source" / assignment / notebook, master_dir / notebook)
+        code, log = course.nbgrader(root, "generate_assignment", assignment, "--force")
+        assert code == 0, log
+    return root, course.grade(root)
 
 
-def cell_scores(root, student):
+def cell_scores(root, student, assignment=ASSIGNMENT):
     """{grade_id: score} of a student's submission, from the gradebook."""
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        nb = gb.find_submission_notebook(assignment, assignment, student)
         return {grade.name: grade.score for grade in nb.grades}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student, expected", [
-    ("master", FULL), ("perfect", FULL), ("untouched", ZERO), ("seed_student", SEED)])
-def test_every_cell_scores_as_expected(graded, student, expected):
+@pytest.mark.parametrize(("assignment", "student"), EXPECTED, ids="/".join)
+def test_every_cell_scores_as_expected(graded, assignment, student):
     """Each sample submission earns exactly its expected points in every graded cell."""
     root, _ = graded
-    assert cell_scores(root, student) == expected
+    assert cell_scores(root, student, assignment) == EXPECTED[assignment, student]
 
 
 @pytest.mark.slow
@@ -52,7 +63,7 @@ def test_every_cell_scores_as_expected(graded, student, expected):
 def test_broken_submission_is_reported_and_kept_out_of_the_gradebook(graded, student, words):
     """A damaged notebook gets a clear message and no submission record in the gradebook."""
     root, problems = graded
-    assert words in problems[student]
+    assert words in problems[ASSIGNMENT][student]
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         graded_ids = {s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions}
     assert student not in graded_ids
@@ -63,21 +74,23 @@ def test_broken_submission_is_reported_and_kept_out_of_the_gradebook(graded, stu
 def test_feedback_and_csv_are_written_for_every_graded_student(graded):
     """generate_feedback writes an HTML page per graded student, export a CSV row each."""
     root, _ = graded
-    for student in ("master", "perfect", "untouched", "seed_student"):
-        assert (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
-    rows = (root / "grades.csv").read_text().splitlines()
-    scores = {row.split(",")[3]: float(row.split(",")[7]) for row in rows[1:]}
-    assert scores == {"master": 22, "perfect": 22, "untouched": 0, "seed_student": 14}
+    for assignment, student in EXPECTED:
+        assert (root / "feedback" / student / assignment / f"{assignment}.html").is_file()
+    rows = [row.split(",") for row in (root / "grades.csv").read_text().splitlines()[1:]]
+    scores = {(row[0], row[3]): float(row[7]) for row in rows}
+    absent = {(LSTM, "seed_student"): 0, (ASSIGNMENT, "no_carry"): 0}  # no submission
+    assert scores == {**{key: sum(cells.values()) for key, cells in EXPECTED.items()}, **absent}
 
 
 @pytest.mark.slow
-def test_feedback_shows_every_image(graded):
+@pytest.mark.parametrize(("assignment", "images"), [(ASSIGNMENT, 4), ("lstm_step_by_step", 2)])
+def test_feedback_shows_every_image(graded, assignment, images):
     """The feedback page's images (diagrams and the plot) resolve beside it or are inline."""
     root, _ = graded
-    folder = root / "feedback" / "perfect" / ASSIGNMENT
-    html = (folder / f"{ASSIGNMENT}.html").read_text()
+    folder = root / "feedback" / "perfect" / assignment
+    html = (folder / f"{assignment}.html").read_text()
     sources = re.findall(r'<img[^>]*src="([^"]+)"', html)
-    assert len(sources) >= 4
+    assert len(sources) >= images
     for src in sources:
         assert src.startswith("data:image/") or (folder / src).is_file(), src
 

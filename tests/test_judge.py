@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import same
 
-from rnn_solutions.engine import execute, judge
+from rnn_solutions.engine import execute, judge, stepwise
 from rnn_solutions.engine import kernel_client as client
-from rnn_solutions.rnn_step_by_step import grading, rnn
+from rnn_solutions.rnn_step_by_step import cases, grading, rnn
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_stand_in_refuses_past_its_budget(court):
         client.send(sock, {"op": "check", "grade_id": "test_rnn_forward_values"})
         x, h0, parameters = client.decode(client.recv(sock)["cases"][0])
         replies = []
-        for _ in range(grading.CALLS_PER_STEP * x.shape[2] + 1):
+        for _ in range(stepwise.CALLS_PER_STEP * x.shape[2] + 1):
             client.send(sock, {"op": "helper", "args": client.encode([x[:, :, 0], h0,
                                                                      parameters])})
             replies.append(client.recv(sock))
@@ -190,9 +190,9 @@ def test_in_place_update_is_not_hinted_as_a_cache_order_mistake():
         h_prev[...] = h_next
         return h_prev, yt_pred, (h_prev, h_prev, xt, parameters)
 
-    case = grading.cases.example("rnn_cell_forward")
+    case = cases.example("rnn_cell_forward")
     args = [a.copy() if isinstance(a, np.ndarray) else a for a in case.inputs.values()]
-    found = grading.problems("rnn_cell_forward", "values", case, in_place(*args), args,
+    found = grading.RNN.problems("rnn_cell_forward", "values", case, in_place(*args), args,
                              "example")
     assert any("modified in place" in p for p in found)
     assert not any("another order" in p for p in found)

@@ -8,8 +8,8 @@ RNN's (CS231n's way: one numeric-gradient helper for every layer).
 import numpy as np
 import pytest
 
+from rnn_solutions.engine.compare import numerical_gradient
 from rnn_solutions.lstm_step_by_step import cases, lstm
-from rnn_solutions.rnn_step_by_step.student import numerical_gradient
 
 SIZES = [
     cases.Dims(n_x=3, n_h=5, n_y=2, m=4, T_x=1),

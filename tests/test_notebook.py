@@ -1,91 +1,142 @@
-"""The master notebook, its release and the sample submissions agree with the reference."""
+"""Every master notebook, its release and the sample submissions agree with the reference."""
 
 import contextlib
 import copy
+import importlib.util
 import io
 import re
 
 import nbformat
 import numpy as np
 import pytest
-from conftest import KERNEL, ROOT, copy_course, execute, grade_id, same
+from conftest import ASSIGNMENTS, KERNEL, ROOT, copy_course, execute, grade_id, same
 from nbclient import NotebookClient
 
 from rnn_solutions.engine import course, judge, submissions
-from rnn_solutions.rnn_step_by_step import layout, rnn, samples
-from rnn_solutions.rnn_step_by_step.cases import EXERCISES
+from rnn_solutions.lstm_step_by_step import lstm
+from rnn_solutions.rnn_step_by_step import rnn, samples
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
-EXAMPLES = [f"example_{name}" for name in EXERCISES]
+DECLARED = submissions.declared(ROOT)
+# each assignment's reference, what its notebook's first cell defines, its helper file
+REFERENCE = {
+    "rnn_step_by_step": (rnn, {"softmax": rnn.softmax}, "rnn_utils.py"),
+    "lstm_step_by_step": (lstm, {"softmax": rnn.softmax, "sigmoid": lstm.sigmoid},
+                          "lstm_utils.py"),
+}
+EXERCISES = [(a, name) for a in ASSIGNMENTS for name in DECLARED[a].exercises]
+# the stored reference arrays (the LSTM's backward examples' caches) keep 12 digits
+ROUNDED = 1e-11
 
 
-def reference_namespace():
-    """What an example cell sees: numpy and the reference functions."""
-    return {"np": np, "softmax": rnn.softmax,
-            **{name: getattr(rnn, name) for name in EXERCISES}}
+def test_every_assignment_has_its_reference_here():
+    """The table above covers every assignment the course declares."""
+    assert set(REFERENCE) == set(ASSIGNMENTS)
 
 
-@pytest.mark.parametrize("name", EXERCISES)
-def test_example_cell_feeds_the_self_checks_inputs(master, name):
+def reference_namespace(assignment):
+    """What an example cell sees: numpy, the notebook's helpers, the reference functions."""
+    module, helpers, _ = REFERENCE[assignment]
+    return {"np": np, **helpers,
+            **{name: getattr(module, name) for name in DECLARED[assignment].exercises}}
+
+
+def master_notebook(assignment):
+    """The master notebook of an assignment."""
+    return nbformat.read(ROOT / "source" / assignment / submissions.notebook_name(assignment), 4)
+
+
+def release_notebook(assignment):
+    """The committed release notebook of an assignment."""
+    return nbformat.read(ROOT / "release" / assignment / submissions.notebook_name(assignment),
+                         4)
+
+
+def students_helpers(assignment):
+    """The helper file as a student imports it, from the release folder."""
+    path = ROOT / "release" / assignment / REFERENCE[assignment][2]
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("assignment", "name"), EXERCISES, ids=[f"{a}/{n}" for a, n in EXERCISES])
+def test_example_cell_feeds_the_self_checks_inputs(assignment, name):
     """The arguments the notebook's example cell passes are, array for array, the inputs the
-    self-check and the hidden checks' example case use (layout.example_inputs)."""
-    cells = {grade_id(c): c for c in master.cells}
-    calls, namespace = [], reference_namespace()
+    self-check uses (the students' helper file's example_inputs)."""
+    cells = {grade_id(c): c for c in master_notebook(assignment).cells}
+    calls, namespace = [], reference_namespace(assignment)
+    reference = namespace[name]
 
     def spy(*args):
         calls.append(copy.deepcopy(args))
-        return getattr(rnn, name)(*args)
+        return reference(*args)
 
     namespace[name] = spy
     with contextlib.redirect_stdout(io.StringIO()):
         exec(cells[f"example_{name}"].source, namespace)
     assert len(calls) == 1
-    assert same(list(calls[0]), layout.example_inputs(name))
+    assert same(list(calls[0]), students_helpers(assignment).example_inputs(name), ROUNDED)
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_expected_output_is_what_the_reference_prints(master, example):
+@pytest.mark.parametrize(("assignment", "name"), EXERCISES, ids=[f"{a}/{n}" for a, n in EXERCISES])
+def test_self_check_inputs_are_the_hidden_checks_example(assignment, name):
+    """The students' example inputs are the grader's example case, array for array."""
+    case = dict(DECLARED[assignment].cases(name))["example"]
+    assert same(students_helpers(assignment).example_inputs(name), list(case.inputs.values()),
+                ROUNDED)
+
+
+@pytest.mark.parametrize(("assignment", "name"), EXERCISES, ids=[f"{a}/{n}" for a, n in EXERCISES])
+def test_expected_output_is_what_the_reference_prints(assignment, name):
     """Each 'Expected output' block equals what the reference prints for its example cell."""
-    cells = {grade_id(c): c for c in master.cells}
+    cells = {grade_id(c): c for c in master_notebook(assignment).cells}
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        exec(cells[example].source, reference_namespace())
-    shown = re.search(r"```\n(.*)\n```", cells[f"{example}_expected"].source, re.S).group(1)
+        exec(cells[f"example_{name}"].source, reference_namespace(assignment))
+    shown = re.search(r"```\n(.*)\n```", cells[f"example_{name}_expected"].source,
+                      re.S).group(1)
     assert shown == printed.getvalue().rstrip("\n"), (
         f"notebook shows:\n{shown}\nreference prints:\n{printed.getvalue()}")
 
 
 @pytest.mark.slow
-def test_release_is_in_sync_with_source(tmp_path):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_in_sync_with_source(tmp_path, assignment):
     """Regenerating release/ from source/ with nbgrader gives the committed files."""
     fresh = copy_course(tmp_path, ("source", "nbgrader_config.py"))
-    code, log = course.nbgrader(fresh, "generate_assignment", ASSIGNMENT, "--force")
+    code, log = course.nbgrader(fresh, "generate_assignment", assignment, "--force")
     assert code == 0, log
     made = sorted(p.relative_to(fresh) for p in (fresh / "release").rglob("*") if p.is_file())
-    kept = sorted(p.relative_to(ROOT) for p in (ROOT / "release").rglob("*") if p.is_file())
+    kept = sorted(p.relative_to(ROOT) for p in (ROOT / "release" / assignment).rglob("*")
+                  if p.is_file())
     assert made == kept, "release/ has other files than nbgrader makes: run `make release`"
     for path in made:
         assert (fresh / path).read_bytes() == (ROOT / path).read_bytes(), (
             f"{path} differs from what nbgrader makes of source/: run `make release`")
 
 
-def test_samples_are_in_sync_with_release(tmp_path):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_samples_are_in_sync_with_release(tmp_path, assignment):
     """Rewriting the sample submissions from the committed release gives the committed ones."""
     fresh = copy_course(tmp_path, ("source", "release"))
-    samples.write_samples(fresh)
-    for sample in submissions.students(fresh, ASSIGNMENT):
-        path = f"submitted/{sample}/{ASSIGNMENT}/{NOTEBOOK}"
+    DECLARED[assignment].write_samples(fresh)
+    notebook = submissions.notebook_name(assignment)
+    for sample in submissions.students(fresh, assignment):
+        path = f"submitted/{sample}/{assignment}/{notebook}"
         assert (fresh / path).read_bytes() == (ROOT / path).read_bytes(), (
             f"{path} is stale: run `make release`")
 
 
-def test_release_holds_no_solution_hidden_test_or_reference_import(master, release_nb):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_holds_no_solution_hidden_test_or_reference_import(assignment):
     """No solution line, hidden test or mention of rnn_solutions reaches the release."""
-    text = (ROOT / "release" / ASSIGNMENT / NOTEBOOK).read_text()
+    text = (ROOT / "release" / assignment / submissions.notebook_name(assignment)).read_text()
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "rnn_solutions"):
         assert marker not in text, f"release contains {marker!r}"
-    released = "\n".join(cell.source for cell in release_nb.cells)
-    for cell in master.cells:
+    released = "\n".join(cell.source for cell in release_notebook(assignment).cells)
+    for cell in master_notebook(assignment).cells:
         if "### BEGIN SOLUTION" not in cell.source:
             continue
         inside = cell.source.split("### BEGIN SOLUTION\n")[1].split("### END SOLUTION")[0]
@@ -96,7 +147,8 @@ def test_release_holds_no_solution_hidden_test_or_reference_import(master, relea
 def test_sample_seed_student_keeps_the_seed_code_exactly():
     """The seed student's sample holds the seed's four answers, character for character."""
     nb = nbformat.read(ROOT / "submitted" / "seed_student" / ASSIGNMENT / NOTEBOOK, 4)
-    answers = {grade_id(c): c.source for c in nb.cells if grade_id(c) in EXERCISES}
+    answers = {grade_id(c): c.source for c in nb.cells
+               if grade_id(c) in DECLARED[ASSIGNMENT].exercises}
     assert answers == samples.seed_answers()
     assert "dtanh = 1 - np.square(np.tanh(" in answers["rnn_cell_backward"]
 
@@ -116,9 +168,10 @@ def errors(nb):
 
 
 @pytest.mark.slow
-def test_master_notebook_runs_without_errors(master):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_master_notebook_runs_without_errors(assignment):
     """The master notebook, run as autograde runs it, raises nothing: every check passes."""
-    nb = execute(nbformat.from_dict(master), ROOT / "source" / ASSIGNMENT)
+    nb = execute(master_notebook(assignment), ROOT / "source" / assignment)
     assert errors(nb) == []
 
 
@@ -130,26 +183,29 @@ def test_grading_kernel_cannot_import_the_reference(release_nb):
 
 
 @pytest.mark.slow
-def test_release_fails_only_with_not_implemented(release_nb):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_fails_only_with_not_implemented(assignment):
     """In the students' environment, every error of the untouched release is NotImplementedError."""
-    nb = run_notebook(release_nb, ROOT / "release" / ASSIGNMENT)
+    nb = run_notebook(release_notebook(assignment), ROOT / "release" / assignment)
     found = errors(nb)
     assert {ename for _, ename in found} == {"NotImplementedError"}, found
-    for name in EXERCISES:
+    for name in DECLARED[assignment].exercises:
         assert any(str(where).startswith(f"example_{name}") for where, _ in found), name
 
 
-def test_figures_are_local_files_that_exist(master):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_figures_are_local_files_that_exist(assignment):
     """Every image the notebook shows is a file shipped in the assignment folder."""
-    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", "\n".join(c.source for c in master.cells))
-    assert len(images) >= 3
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)",
+                        "\n".join(c.source for c in master_notebook(assignment).cells))
+    assert images
     for image in images:
         assert "://" not in image, f"remote image {image}"
         for folder in ("source", "release"):
-            assert (ROOT / folder / ASSIGNMENT / image).is_file(), f"{folder}: {image} missing"
+            assert (ROOT / folder / assignment / image).is_file(), f"{folder}: {image} missing"
 
 
-MASTERS = sorted(submissions.declarations(ROOT))
+MASTERS = ASSIGNMENTS
 
 
 @pytest.mark.parametrize("assignment", MASTERS)
@@ -159,11 +215,6 @@ def test_local_judge_is_in_sync_and_not_released(assignment):
     local = ROOT / "source" / assignment / "_judge.py"
     assert local.read_text() == judge.local_module(spec), "stale _judge.py: run `make release`"
     assert not (ROOT / "release" / assignment / "_judge.py").exists()
-
-
-def master_notebook(assignment):
-    """The master notebook of an assignment."""
-    return nbformat.read(ROOT / "source" / assignment / submissions.notebook_name(assignment), 4)
 
 
 @pytest.mark.slow

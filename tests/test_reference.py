@@ -1,15 +1,15 @@
 """The reference functions against centred finite differences and PyTorch autograd.
 
-The finite differences are those of the students' gradient check (`student.py`).
+The finite differences are those of the students' gradient check (`engine/compare.py`).
 """
 
 import numpy as np
 import pytest
 
+from rnn_solutions.engine.compare import numerical_gradient
 from rnn_solutions.lstm_step_by_step import cases as lstm_cases
 from rnn_solutions.lstm_step_by_step import lstm
 from rnn_solutions.rnn_step_by_step import cases, rnn
-from rnn_solutions.rnn_step_by_step.student import numerical_gradient
 
 SIZES = [
     cases.Dims(n_x=3, n_h=5, n_y=2, m=4, T_x=1),

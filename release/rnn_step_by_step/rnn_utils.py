@@ -18,11 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-
 # shared with the grader; `make release` copies them into rnn_utils.py
-import contextlib
-import sys
-import warnings
 
 
 def parameter_names(own, names):
@@ -33,6 +29,11 @@ def parameter_names(own, names):
     except (TypeError, ValueError):
         theirs = []
     return theirs if len(theirs) == len(names) else list(names)
+
+
+import contextlib
+import sys
+import warnings
 
 
 @contextlib.contextmanager
@@ -61,6 +62,38 @@ def replaced(namespace, name, stand_in):
             namespace.pop(name, None)
         else:
             namespace[name] = own
+
+
+
+
+def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None):
+    """Run fn on the example's inputs and report on one part; AssertionError if wrong.
+
+    data -- the stored reference outputs ("expected") and mistakes' fingerprints
+    ("mistakes"); labelled(out) -- the output's [(label, array)]; arguments -- the
+    exercise's parameter names; helper, replay -- the cell function a sequence function
+    calls, and the stand-in that replays it (its `problems` say what each step was fed).
+    """
+    expected = [np.array(e) for e in data["expected"]]
+    pristine = copy.deepcopy(inputs)
+    with quiet(), replaced(getattr(fn, "__globals__", None), helper, replay):
+        out = fn(*inputs)
+    problems = output_problems(lambda: labelled(out), expected, part, True,
+                               lambda actual: stored_hints(data["mistakes"], actual, expected))
+    if part == "values":
+        problems += getattr(replay, "problems", []) + modified_inputs(pristine, inputs,
+                                                                       arguments)
+    if problems:
+        raise AssertionError(f"{name} on the example above:\n"
+                             + "\n".join(f"  - {p}" for p in dict.fromkeys(problems)))
+    print(f"{name}: the visible {part} checks pass.")
+
+
+def stored_hints(mistakes, actual, expected):
+    """Hints of the stored mistakes whose wrong outputs equal the student's."""
+    wrong = wrong_outputs(actual, expected)
+    return [m["hint"] for m in mistakes if fingerprint_matches(
+        actual, wrong, {int(i): np.array(v) for i, v in m["outputs"].items()})]
 
 
 from collections.abc import Mapping
@@ -168,6 +201,23 @@ def shape_problems(labelled, expected):
     return problems
 
 
+def output_problems(labelled, expected, part, show_expected, hints=lambda actual: ()):
+    """What is wrong with an output, for one part ("structure" or "values").
+
+    labelled -- a function giving the output's [(label, array)], or raising ShapeError;
+    hints(actual) -- the hints for wrong values (the known mistakes they match)."""
+    try:
+        found = shape_problems(labelled(), expected)
+    except ShapeError as problem:
+        return [str(problem)]
+    if part == "structure" or found:
+        return found
+    labels, actual = zip(*labelled(), strict=True)
+    actual = plain(actual)
+    found = value_lines(labels, actual, expected, show_expected)
+    return found + [f"hint: {hint}" for hint in hints(actual)] if found else []
+
+
 def wrong_outputs(actual, expected):
     """Indices of the arrays of `actual` that differ from `expected`."""
     return [i for i, (a, e) in enumerate(zip(actual, expected, strict=True))
@@ -230,6 +280,22 @@ def fingerprint_matches(actual, wrong, changed):
     return bool(wrong) and set(wrong) == set(changed) and all(
         actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
         for i, theirs in changed.items())
+
+
+# ---- gradient checks ------------------------------------------------------------------------
+
+def numerical_gradient(f, x, upstream, eps=1e-6):
+    """Centred differences of sum(f() * upstream) with respect to x (restored after each)."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + eps
+        plus = np.sum(f() * upstream)
+        x[index] = old - eps
+        minus = np.sum(f() * upstream)
+        x[index] = old
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
 
 
 
@@ -317,6 +383,16 @@ def arrays(name, out, T_x):
     return [out[key] for key in GRADIENT_KEYS[name]]
 
 
+def labelled(name, out, T_x):
+    """[(label, array)] of an output of exercise `name`; ShapeError if it is laid out wrong."""
+    return list(zip(labels(name, T_x), arrays(name, out, T_x), strict=True))
+
+
+def steps_of(name, args):
+    """The number of time steps of an exercise's arguments: x's or dh's (1 for a cell)."""
+    return np.shape(args[0])[2] if name in HELPER else 1
+
+
 def structure_problems(name, out, expected, T_x):
     """Problems with the types and shapes of `out`, given the expected arrays."""
     try:
@@ -354,39 +430,11 @@ def self_check(name, fn, part="values"):
     pass. A sequence function is run with a stand-in for your cell function that replays
     the right answers, so a bug in the cell is not reported twice.
     """
-    data = _data()[name]
-    inputs = example_inputs(name)
-    T_x = EXAMPLE_SIZES["T_x"]
-    expected = [np.array(e) for e in data["expected"]]
-    pristine = copy.deepcopy(inputs)
-    own = getattr(fn, "__globals__", {}).get(HELPER.get(name, ""))
-    replay = _Replay(name, data, inputs, own)
-    with quiet(), replaced(getattr(fn, "__globals__", None), HELPER.get(name), replay):
-        out = fn(*inputs)
-    problems = structure_problems(name, out, expected, T_x)
-    if part == "values":
-        if not problems:
-            actual = plain(arrays(name, out, T_x))
-            problems = value_problems(name, actual, expected, T_x, show_expected=True)
-            if problems:
-                problems += [f"hint: {hint}" for hint in _hints(data, actual, expected)]
-        problems += replay.problems
-        problems += modified_inputs(pristine, inputs, ARGUMENTS[name])
-    if problems:
-        raise AssertionError(f"{name} on the example above:\n"
-                             + "\n".join(f"  - {p}" for p in dict.fromkeys(problems)))
-    print(f"{name}: the visible {part} checks pass.")
-
-
-def _hints(data, actual, expected):
-    """Hints of the stored mistakes whose wrong outputs equal the student's."""
-    wrong = wrong_outputs(actual, expected)
-    hints = []
-    for mistake in data["mistakes"]:
-        changed = {int(i): np.array(v) for i, v in mistake["outputs"].items()}
-        if fingerprint_matches(actual, wrong, changed):
-            hints.append(mistake["hint"])
-    return hints
+    data, inputs, helper = _data()[name], example_inputs(name), HELPER.get(name)
+    replay = _Replay(name, data, inputs, getattr(fn, "__globals__", {}).get(helper or ""))
+    run_example(name, fn, part, inputs, data,
+                lambda out: labelled(name, out, steps_of(name, inputs)), ARGUMENTS[name],
+                helper, replay)
 
 
 class _Replay:
@@ -469,7 +517,8 @@ def gradient_check(forward, backward, threshold=1e-6, seed=0):
     errors = {}
     print(f"gradient check of {backward.__name__} (relative error, pass below {threshold:g}):")
     for key, (wrt, variable) in zip(keys, names.items(), strict=True):
-        numeric = numerical_gradient(lambda: forward(x, h0, p)[0], variable, upstream)
+        with quiet():
+            numeric = numerical_gradient(lambda: forward(x, h0, p)[0], variable, upstream)
         ours = np.array(grads[key], dtype=np.float64)
         if ours.shape != numeric.shape:
             print(f"  {key:8s} shape {ours.shape}, expected {numeric.shape}   FAIL")
@@ -480,21 +529,6 @@ def gradient_check(forward, backward, threshold=1e-6, seed=0):
         verdict = "pass" if errors[key] < threshold else "FAIL"
         print(f"  {key:8s} {errors[key]:.2e}   {verdict}   (gradient with respect to {wrt})")
     return errors
-
-
-def numerical_gradient(f, x, upstream, eps=1e-6):
-    """Centred differences of sum(f() * upstream) with respect to x (restored after each)."""
-    grad = np.zeros_like(x)
-    with quiet():
-        for index in np.ndindex(x.shape):
-            old = x[index]
-            x[index] = old + eps
-            plus = np.sum(f() * upstream)
-            x[index] = old - eps
-            minus = np.sum(f() * upstream)
-            x[index] = old
-            grad[index] = (plus - minus) / (2 * eps)
-    return grad
 
 
 # ---- vanishing and exploding gradients --------------------------------------------------

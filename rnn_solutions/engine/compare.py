@@ -118,6 +118,23 @@ def shape_problems(labelled, expected):
     return problems
 
 
+def output_problems(labelled, expected, part, show_expected, hints=lambda actual: ()):
+    """What is wrong with an output, for one part ("structure" or "values").
+
+    labelled -- a function giving the output's [(label, array)], or raising ShapeError;
+    hints(actual) -- the hints for wrong values (the known mistakes they match)."""
+    try:
+        found = shape_problems(labelled(), expected)
+    except ShapeError as problem:
+        return [str(problem)]
+    if part == "structure" or found:
+        return found
+    labels, actual = zip(*labelled(), strict=True)
+    actual = plain(actual)
+    found = value_lines(labels, actual, expected, show_expected)
+    return found + [f"hint: {hint}" for hint in hints(actual)] if found else []
+
+
 def wrong_outputs(actual, expected):
     """Indices of the arrays of `actual` that differ from `expected`."""
     return [i for i, (a, e) in enumerate(zip(actual, expected, strict=True))
@@ -180,3 +197,19 @@ def fingerprint_matches(actual, wrong, changed):
     return bool(wrong) and set(wrong) == set(changed) and all(
         actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
         for i, theirs in changed.items())
+
+
+# ---- gradient checks ------------------------------------------------------------------------
+
+def numerical_gradient(f, x, upstream, eps=1e-6):
+    """Centred differences of sum(f() * upstream) with respect to x (restored after each)."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + eps
+        plus = np.sum(f() * upstream)
+        x[index] = old - eps
+        minus = np.sum(f() * upstream)
+        x[index] = old
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad

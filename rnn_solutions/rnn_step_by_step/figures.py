@@ -161,14 +161,15 @@ def make_figure(draw, size):
     return fig
 
 
-def main(outdir=DEFAULT_OUTDIR):
-    """Write the three SVG files into outdir; return their paths."""
-    outdir = Path(outdir)
+def main(outdir=DEFAULT_OUTDIR, figures=None):
+    """Write the SVG files of `figures` (default: this notebook's three) into outdir;
+    return their paths."""
+    outdir, figures = Path(outdir), figures or FIGURES
     outdir.mkdir(parents=True, exist_ok=True)
     rc = {"svg.hashsalt": "rnn-step-by-step", "svg.fonttype": "path"}
     paths = []
     with matplotlib.style.context("default"), matplotlib.rc_context(rc):
-        for name, (draw, size) in FIGURES.items():
+        for name, (draw, size) in figures.items():
             path = outdir / name
             make_figure(draw, size).savefig(path, format="svg", metadata={"Date": None})
             paths.append(path)

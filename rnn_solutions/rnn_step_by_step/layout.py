@@ -103,6 +103,16 @@ def arrays(name, out, T_x):
     return [out[key] for key in GRADIENT_KEYS[name]]
 
 
+def labelled(name, out, T_x):
+    """[(label, array)] of an output of exercise `name`; ShapeError if it is laid out wrong."""
+    return list(zip(labels(name, T_x), arrays(name, out, T_x), strict=True))
+
+
+def steps_of(name, args):
+    """The number of time steps of an exercise's arguments: x's or dh's (1 for a cell)."""
+    return np.shape(args[0])[2] if name in HELPER else 1
+
+
 def structure_problems(name, out, expected, T_x):
     """Problems with the types and shapes of `out`, given the expected arrays."""
     try:

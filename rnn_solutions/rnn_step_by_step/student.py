@@ -17,26 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
+# shared with the grader; `make release` copies them into rnn_utils.py
 from rnn_solutions.engine.compare import (  # inlined
     ATOL,
     RTOL,
-    fingerprint_matches,
-    modified_inputs,
-    plain,
-    wrong_outputs,
+    numerical_gradient,
 )
-
-# shared with the grader; `make release` copies them into rnn_utils.py
-from rnn_solutions.engine.kernel_client import parameter_names, quiet, replaced  # inlined
+from rnn_solutions.engine.kernel_client import parameter_names, quiet  # inlined
+from rnn_solutions.engine.selfcheck import run_example  # inlined
 from rnn_solutions.rnn_step_by_step.layout import (  # inlined
     ARGUMENTS,
-    EXAMPLE_SIZES,
     GRADIENT_KEYS,
     HELPER,
-    arrays,
     example_inputs,
-    structure_problems,
-    value_problems,
+    labelled,
+    steps_of,
 )
 
 # ---- self-checks on the notebook's examples ---------------------------------------------
@@ -56,39 +51,11 @@ def self_check(name, fn, part="values"):
     pass. A sequence function is run with a stand-in for your cell function that replays
     the right answers, so a bug in the cell is not reported twice.
     """
-    data = _data()[name]
-    inputs = example_inputs(name)
-    T_x = EXAMPLE_SIZES["T_x"]
-    expected = [np.array(e) for e in data["expected"]]
-    pristine = copy.deepcopy(inputs)
-    own = getattr(fn, "__globals__", {}).get(HELPER.get(name, ""))
-    replay = _Replay(name, data, inputs, own)
-    with quiet(), replaced(getattr(fn, "__globals__", None), HELPER.get(name), replay):
-        out = fn(*inputs)
-    problems = structure_problems(name, out, expected, T_x)
-    if part == "values":
-        if not problems:
-            actual = plain(arrays(name, out, T_x))
-            problems = value_problems(name, actual, expected, T_x, show_expected=True)
-            if problems:
-                problems += [f"hint: {hint}" for hint in _hints(data, actual, expected)]
-        problems += replay.problems
-        problems += modified_inputs(pristine, inputs, ARGUMENTS[name])
-    if problems:
-        raise AssertionError(f"{name} on the example above:\n"
-                             + "\n".join(f"  - {p}" for p in dict.fromkeys(problems)))
-    print(f"{name}: the visible {part} checks pass.")
-
-
-def _hints(data, actual, expected):
-    """Hints of the stored mistakes whose wrong outputs equal the student's."""
-    wrong = wrong_outputs(actual, expected)
-    hints = []
-    for mistake in data["mistakes"]:
-        changed = {int(i): np.array(v) for i, v in mistake["outputs"].items()}
-        if fingerprint_matches(actual, wrong, changed):
-            hints.append(mistake["hint"])
-    return hints
+    data, inputs, helper = _data()[name], example_inputs(name), HELPER.get(name)
+    replay = _Replay(name, data, inputs, getattr(fn, "__globals__", {}).get(helper or ""))
+    run_example(name, fn, part, inputs, data,
+                lambda out: labelled(name, out, steps_of(name, inputs)), ARGUMENTS[name],
+                helper, replay)
 
 
 class _Replay:
@@ -171,7 +138,8 @@ def gradient_check(forward, backward, threshold=1e-6, seed=0):
     errors = {}
     print(f"gradient check of {backward.__name__} (relative error, pass below {threshold:g}):")
     for key, (wrt, variable) in zip(keys, names.items(), strict=True):
-        numeric = numerical_gradient(lambda: forward(x, h0, p)[0], variable, upstream)
+        with quiet():
+            numeric = numerical_gradient(lambda: forward(x, h0, p)[0], variable, upstream)
         ours = np.array(grads[key], dtype=np.float64)
         if ours.shape != numeric.shape:
             print(f"  {key:8s} shape {ours.shape}, expected {numeric.shape}   FAIL")
@@ -182,21 +150,6 @@ def gradient_check(forward, backward, threshold=1e-6, seed=0):
         verdict = "pass" if errors[key] < threshold else "FAIL"
         print(f"  {key:8s} {errors[key]:.2e}   {verdict}   (gradient with respect to {wrt})")
     return errors
-
-
-def numerical_gradient(f, x, upstream, eps=1e-6):
-    """Centred differences of sum(f() * upstream) with respect to x (restored after each)."""
-    grad = np.zeros_like(x)
-    with quiet():
-        for index in np.ndindex(x.shape):
-            old = x[index]
-            x[index] = old + eps
-            plus = np.sum(f() * upstream)
-            x[index] = old - eps
-            minus = np.sum(f() * upstream)
-            x[index] = old
-            grad[index] = (plus - minus) / (2 * eps)
-    return grad
 
 
 # ---- vanishing and exploding gradients --------------------------------------------------

@@ -1,0 +1,48 @@
+"""The students' self-check, the same for every assignment: run a function on the
+notebook's example, compare with the reference's stored outputs, explain what is wrong.
+
+Numpy only: `make release` inlines it into each assignment's helper file, whose
+`self_check(name, fn)` gathers the example's inputs, data and replay and calls `run_example`.
+"""
+
+import copy
+
+import numpy as np
+
+from rnn_solutions.engine.compare import (  # inlined
+    fingerprint_matches,
+    modified_inputs,
+    output_problems,
+    wrong_outputs,
+)
+from rnn_solutions.engine.kernel_client import quiet, replaced  # inlined
+
+
+def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None):
+    """Run fn on the example's inputs and report on one part; AssertionError if wrong.
+
+    data -- the stored reference outputs ("expected") and mistakes' fingerprints
+    ("mistakes"); labelled(out) -- the output's [(label, array)]; arguments -- the
+    exercise's parameter names; helper, replay -- the cell function a sequence function
+    calls, and the stand-in that replays it (its `problems` say what each step was fed).
+    """
+    expected = [np.array(e) for e in data["expected"]]
+    pristine = copy.deepcopy(inputs)
+    with quiet(), replaced(getattr(fn, "__globals__", None), helper, replay):
+        out = fn(*inputs)
+    problems = output_problems(lambda: labelled(out), expected, part, True,
+                               lambda actual: stored_hints(data["mistakes"], actual, expected))
+    if part == "values":
+        problems += getattr(replay, "problems", []) + modified_inputs(pristine, inputs,
+                                                                       arguments)
+    if problems:
+        raise AssertionError(f"{name} on the example above:\n"
+                             + "\n".join(f"  - {p}" for p in dict.fromkeys(problems)))
+    print(f"{name}: the visible {part} checks pass.")
+
+
+def stored_hints(mistakes, actual, expected):
+    """Hints of the stored mistakes whose wrong outputs equal the student's."""
+    wrong = wrong_outputs(actual, expected)
+    return [m["hint"] for m in mistakes if fingerprint_matches(
+        actual, wrong, {int(i): np.array(v) for i, v in m["outputs"].items()})]

@@ -1,0 +1,559 @@
+# Generated from rnn_solutions/lstm_step_by_step/student.py by `make release`: do not edit.
+"""Students' helpers for the LSTM step-by-step notebook: self-checks, gradient checks, a plot.
+
+`make release` copies this file into the assignment folder as `lstm_utils.py`, with what
+it shares with the grader inlined (`layout.py`, the engine's comparisons), beside
+`self_check_data.json` (the reference's outputs on the notebook's examples, its caches
+there, and the fingerprints of known mistakes). It holds no solution: it only compares.
+
+    self_check(name, fn)                   -- run fn on the notebook's example and explain
+    gradient_check(forward, backward)      -- centred finite differences of your functions
+    plot_gradient_reach(lstm_forward, lstm_backward) -- the LSTM's gradient against the RNN's
+"""
+
+import copy
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+
+# shared with the grader; `make release` copies them into lstm_utils.py
+
+
+def bind(names, args, kwargs):
+    """The arguments of a call, by position or by keyword, in the order of `names`."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    signature = inspect.Signature([inspect.Parameter(n, kind) for n in names])
+    bound = signature.bind(*args, **kwargs)  # a TypeError like Python's for a bad call
+    return [bound.arguments[n] for n in names]
+
+
+def parameter_names(own, names):
+    """The parameter names a call of the cell function may use as keywords: those of the
+    student's own cell function `own` when it has as many as the documented `names`."""
+    try:
+        theirs = list(inspect.signature(own).parameters)
+    except (TypeError, ValueError):
+        theirs = []
+    return theirs if len(theirs) == len(names) else list(names)
+
+
+import contextlib
+import sys
+import warnings
+
+
+@contextlib.contextmanager
+def quiet():
+    """No warnings, and stderr to stdout (nbgrader scores a cell writing to stderr 0)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"), \
+            contextlib.redirect_stderr(sys.stdout):
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextlib.contextmanager
+def replaced(namespace, name, stand_in):
+    """`name` bound to `stand_in` in the function's globals, restored afterwards; bound
+    even when the notebook has no such function (not written yet, or its cell failed)."""
+    if not name or not isinstance(namespace, dict):
+        yield
+        return
+    missing = object()
+    own = namespace.get(name, missing)
+    namespace[name] = stand_in
+    try:
+        yield
+    finally:
+        if own is missing:
+            namespace.pop(name, None)
+        else:
+            namespace[name] = own
+
+
+
+
+def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None):
+    """Run fn on the example's inputs and report on one part; AssertionError if wrong.
+
+    data -- the stored reference outputs ("expected") and mistakes' fingerprints
+    ("mistakes"); labelled(out) -- the output's [(label, array)]; arguments -- the
+    exercise's parameter names; helper, replay -- the cell function a sequence function
+    calls, and the stand-in that replays it (its `problems` say what each step was fed).
+    """
+    expected = [np.array(e) for e in data["expected"]]
+    pristine = copy.deepcopy(inputs)
+    with quiet(), replaced(getattr(fn, "__globals__", None), helper, replay):
+        out = fn(*inputs)
+    problems = output_problems(lambda: labelled(out), expected, part, True,
+                               lambda actual: stored_hints(data["mistakes"], actual, expected))
+    if part == "values":
+        problems += getattr(replay, "problems", []) + modified_inputs(pristine, inputs,
+                                                                       arguments)
+    if problems:
+        raise AssertionError(f"{name} on the example above:\n"
+                             + "\n".join(f"  - {p}" for p in dict.fromkeys(problems)))
+    print(f"{name}: the visible {part} checks pass.")
+
+
+def stored_hints(mistakes, actual, expected):
+    """Hints of the stored mistakes whose wrong outputs equal the student's."""
+    wrong = wrong_outputs(actual, expected)
+    return [m["hint"] for m in mistakes if fingerprint_matches(
+        actual, wrong, {int(i): np.array(v) for i, v in m["outputs"].items()})]
+
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+
+RTOL, ATOL = 1e-6, 1e-8
+
+
+class Seq(NamedTuple):
+    """A tuple of named parts."""
+
+    name: str
+    parts: tuple
+
+
+class Steps(NamedTuple):
+    """A list of one part per time step."""
+
+    name: str
+    part: object
+
+
+class Keys(NamedTuple):
+    """A dict of arrays; `aliases` maps names from other courses to this one's."""
+
+    name: str
+    keys: tuple
+    aliases: dict = {}
+
+
+class ShapeError(Exception):
+    """The output is not laid out as the exercise asks."""
+
+
+def flatten(spec, value, T_x, path=None):
+    """[(label, array)] of every compared array in value, in the spec's order."""
+    if spec is None:
+        return []
+    if isinstance(spec, str):
+        label = spec if path is None or path == spec else f"{path} ({spec})"
+        return [(label, value)]
+    name = spec.name if path is None else path
+    if isinstance(spec, Keys):
+        return [(f"{name}[{k!r}]", v) for k, v in zip(spec.keys, _keys(spec, value, name),
+                                                       strict=True)]
+    if isinstance(spec, Steps):
+        items, parts = _items(value, T_x, f"{name}, one per time step,"), [spec.part] * T_x
+    else:
+        items, parts = _items(value, len(spec.parts), f"{name} ({_names(spec)})"), spec.parts
+    top = path is None and spec.name == "the return value"
+    return [pair for i, (part, item) in enumerate(zip(parts, items, strict=True))
+            for pair in flatten(part, item, T_x, _child(part, name, i, top))]
+
+
+def _child(part, name, i, top):
+    """The path of the i-th item of `name`: its own name at the top, else name[i]."""
+    if top:
+        return part if isinstance(part, str) else part.name
+    return f"{name}[{i}]"
+
+
+def _names(spec):
+    """'h_next, c_next, cache' for a Seq."""
+    return ", ".join("parameters" if p is None else p if isinstance(p, str) else p.name
+                     for p in spec.parts)
+
+
+def _items(value, length, what):
+    """value as a list of `length` items, or ShapeError."""
+    if isinstance(value, (str, bytes, np.ndarray)) or not isinstance(value, Sequence):
+        raise ShapeError(f"{what} should be a tuple of {length}, got {type(value).__name__}")
+    if len(value) != length:
+        raise ShapeError(f"{what} should have {length} items, got {len(value)}")
+    return list(value)
+
+
+def _keys(spec, value, name):
+    """The dict's arrays in the spec's key order, or ShapeError naming what is missing."""
+    if not isinstance(value, Mapping):
+        raise ShapeError(f"{name} should be a dict, got {type(value).__name__}")
+    missing = [k for k in spec.keys if k not in value]
+    if missing:
+        hint = ""
+        if any(k in value for k in spec.aliases):
+            hint = "; hint: these are the original course's names, this notebook's are " + \
+                ", ".join(spec.keys)
+        raise ShapeError(f"{name} is missing the keys {missing}; it has "
+                         f"{sorted(map(str, value))}{hint}")
+    return [value[k] for k in spec.keys]
+
+
+def shape_problems(labelled, expected):
+    """Problems with the types and shapes of labelled arrays, given the expected arrays."""
+    problems = []
+    for (label, value), want in zip(labelled, expected, strict=True):
+        if not isinstance(value, np.ndarray):
+            problems.append(f"{label} should be a numpy array, got {type(value).__name__}")
+        elif value.shape != want.shape:
+            text = f"{label} has shape {value.shape}, expected {want.shape}"
+            if value.shape == want.shape[:1]:
+                text += "; hint: keep the second axis, e.g. np.sum(..., axis=1, keepdims=True)"
+            problems.append(text)
+    return problems
+
+
+def output_problems(labelled, expected, part, show_expected, hints=lambda actual: ()):
+    """What is wrong with an output, for one part ("structure" or "values").
+
+    labelled -- a function giving the output's [(label, array)], or raising ShapeError;
+    hints(actual) -- the hints for wrong values (the known mistakes they match)."""
+    try:
+        found = shape_problems(labelled(), expected)
+    except ShapeError as problem:
+        return [str(problem)]
+    if part == "structure" or found:
+        return found
+    labels, actual = zip(*labelled(), strict=True)
+    actual = plain(actual)
+    found = value_lines(labels, actual, expected, show_expected)
+    return found + [f"hint: {hint}" for hint in hints(actual)] if found else []
+
+
+def wrong_outputs(actual, expected):
+    """Indices of the arrays of `actual` that differ from `expected`."""
+    return [i for i, (a, e) in enumerate(zip(actual, expected, strict=True))
+            if not np.allclose(a, e, rtol=RTOL, atol=ATOL)]
+
+
+def value_lines(labels, actual, expected, show_expected):
+    """One line per wrong array: how many entries, the first wrong index and value."""
+    problems = []
+    for i in wrong_outputs(actual, expected):
+        close = np.isclose(actual[i], expected[i], rtol=RTOL, atol=ATOL)
+        index = tuple(int(k) for k in np.argwhere(~close)[0])
+        text = (f"{labels[i]} is wrong at {close.size - close.sum()} of {close.size}"
+                f" entries; first at index {index}: got {actual[i][index]:.8g}")
+        if show_expected:
+            text += f", expected {expected[i][index]:.8g}"
+        problems.append(text)
+    return problems
+
+
+def plain(values):
+    """Plain float64 ndarrays, whatever array-likes came back."""
+    return [np.array(v, dtype=np.float64) for v in values]
+
+
+def changed_paths(before, after, path=""):
+    """Paths of the arrays, dicts and lists nested in the inputs that differ."""
+    if isinstance(before, np.ndarray):
+        if not np.array_equal(before, after):
+            yield path
+    elif isinstance(before, Mapping):
+        if set(before) != set(after):
+            yield path
+            return
+        for key in before:
+            yield from changed_paths(before[key], after[key], f"{path}[{key!r}]" if path else key)
+    elif isinstance(before, (list, tuple)):
+        if len(before) != len(after):
+            yield path
+            return
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+            yield from changed_paths(b, a, f"{path}[{i}]")
+
+
+def modified_inputs(pristine, inputs, names):
+    """Problems for every argument the function changed in place."""
+    problems = []
+    for name, before, after in zip(names, pristine, inputs, strict=True):
+        for path in changed_paths(before, after, name):
+            problems.append(f"the argument {path} was modified in place; work on a copy")
+    return problems
+
+
+def fingerprint_matches(actual, wrong, changed):
+    """Whether a known mistake explains the wrong outputs: it changes exactly the outputs
+    that are wrong (`wrong`, their indices), and changes them to what the student got.
+
+    changed -- {index: the mistake's output} for the outputs the mistake gets wrong.
+    """
+    return bool(wrong) and set(wrong) == set(changed) and all(
+        actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
+        for i, theirs in changed.items())
+
+
+# ---- gradient checks ------------------------------------------------------------------------
+
+def numerical_gradient(f, x, upstream, eps=1e-6):
+    """Centred differences of sum(f() * upstream) with respect to x (restored after each)."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + eps
+        plus = np.sum(f() * upstream)
+        x[index] = old - eps
+        minus = np.sum(f() * upstream)
+        x[index] = old
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
+
+
+
+ARGUMENTS = {"lstm_cell_forward": ("xt", "h_prev", "c_prev", "parameters"),
+             "lstm_forward": ("x", "h0", "parameters"),
+             "lstm_cell_backward": ("dh_next", "dc_next", "cache"),
+             "lstm_backward": ("dh", "caches")}
+# the cell function each sequence function calls
+HELPER = {"lstm_forward": "lstm_cell_forward", "lstm_backward": "lstm_cell_backward"}
+EXAMPLE_SIZES = {"n_x": 3, "n_h": 5, "n_y": 2, "m": 10, "T_x": 7}
+
+CACHE = ("h_next", "c_next", "h_prev", "c_prev", "ft", "it", "cct", "ot", "xt", None)
+GATE_GRADIENTS = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo")
+# the original course's names for this notebook's (a for the hidden state)
+ALIASES = {"da_prev": "dh_prev", "da0": "dh0", "da_next": "dh_next"}
+RETURNS = {
+    "lstm_cell_forward": Seq("the return value", ("h_next", "c_next", "yt_pred",
+                                                  Seq("cache", CACHE))),
+    "lstm_forward": Seq("the return value", (
+        "h", "y", "c", Seq("caches", (Steps("list of caches", Seq("cache", CACHE)), "x")))),
+    "lstm_cell_backward": Keys("gradients", ("dxt", "dh_prev", "dc_prev", *GATE_GRADIENTS),
+                               ALIASES),
+    "lstm_backward": Keys("gradients", ("dx", "dh0", *GATE_GRADIENTS), ALIASES),
+}
+
+
+def labelled(name, out, T_x):
+    """[(label, array)] of an output of exercise `name`; ShapeError if it is laid out wrong."""
+    return flatten(RETURNS[name], out, T_x)
+
+
+def arrays(name, out, T_x):
+    """The arrays of an output, in the order of `labelled`."""
+    return [value for _, value in labelled(name, out, T_x)]
+
+
+def steps_of(name, args):
+    """The number of time steps of an exercise's arguments: x's or dh's (1 for a cell)."""
+    return np.shape(args[0])[2] if name in HELPER else 1
+
+
+# ---- the notebook's examples ------------------------------------------------------------
+
+def example_inputs(name):
+    """The arguments of the notebook's example of exercise `name`: the original course's
+    draws after np.random.seed(1). The backward examples' caches are the reference's, read
+    from self_check_data.json (computing them would give the forward exercises away)."""
+    n_x, n_h, n_y, m, T_x = EXAMPLE_SIZES.values()
+    # the same numbers as np.random.seed(1) then np.random.randn, from a private
+    # generator: the global one is left alone, and patching it changes nothing here
+    draw = np.random.RandomState(1).randn
+    sequence = name in ("lstm_forward", "lstm_backward")
+    x = draw(n_x, m, T_x) if sequence else draw(n_x, m)
+    h0 = draw(n_h, m)
+    c_prev = None if sequence else draw(n_h, m)
+    gate, bias = (n_h, n_h + n_x), (n_h, 1)
+    p = {key: draw(*shape) for key, shape in (
+        ("Wf", gate), ("bf", bias), ("Wi", gate), ("bi", bias), ("Wo", gate), ("bo", bias),
+        ("Wc", gate), ("bc", bias), ("Wy", (n_y, n_h)), ("by", (n_y, 1)))}
+    if name == "lstm_cell_forward":
+        return [x, h0, c_prev, p]
+    if name == "lstm_forward":
+        return [x, h0, p]
+    stored = example_caches()
+    if name == "lstm_cell_backward":
+        return [draw(n_h, m), draw(n_h, m), _cache(stored["cell"], h0, c_prev, x, p)]
+    caches, h_prev, c_prev = [], h0, np.zeros((n_h, m))
+    for t, arrays in enumerate(stored["steps"]):
+        caches.append(_cache(arrays, h_prev, c_prev, x[:, :, t], p))
+        h_prev, c_prev = caches[-1][0], caches[-1][1]
+    return [draw(n_h, m, T_x), (caches, x)]
+
+
+def example_caches():
+    """The reference's caches on the backward examples, as self_check_data.json stores
+    them: the six arrays of each that the inputs do not give (h_next, c_next and the gates)."""
+    with open(Path(__file__).with_name("self_check_data.json")) as f:
+        return json.load(f)["caches"]
+
+
+def _cache(stored, h_prev, c_prev, xt, parameters):
+    """A cell cache from its six stored arrays and the step's inputs."""
+    h_next, c_next, ft, it, cct, ot = (np.array(a) for a in stored)
+    return (h_next, c_next, h_prev, c_prev, ft, it, cct, ot, xt, parameters)
+
+
+
+
+def _data():
+    """The reference's outputs on the examples, stored beside this file by `make release`."""
+    with open(Path(__file__).with_name("self_check_data.json")) as f:
+        return json.load(f)
+
+
+# ---- self-checks on the notebook's examples ---------------------------------------------
+
+def self_check(name, fn, part="values"):
+    """Run `fn` on the notebook's example of exercise `name`; explain what is wrong, if anything.
+
+    part -- "structure" checks types, shapes, keys and the cache layout only; "values"
+    checks those, the numbers, and that the inputs are left unchanged. Raises
+    AssertionError with a readable report when a check fails, prints a line when all
+    pass. A sequence function is run with a stand-in for your cell function that replays
+    the right answers, so a bug in the cell is not reported twice.
+    """
+    data, inputs, helper = _data()[name], example_inputs(name), HELPER.get(name)
+    own = getattr(fn, "__globals__", {}).get(helper or "")
+    replay = _Replay(name, data.get("steps"), inputs, own)
+    run_example(name, fn, part, inputs, data,
+                lambda out: labelled(name, out, steps_of(name, inputs)), ARGUMENTS[name],
+                helper, replay)
+
+
+class _Replay:
+    """A stand-in for the cell function that replays the reference's steps on the example,
+    and notes which state or gradient each step was fed."""
+
+    def __init__(self, name, steps, inputs, own=None):
+        self.name, self.steps, self.inputs, self.problems = name, steps, inputs, []
+        self.names = parameter_names(own, ARGUMENTS.get(HELPER.get(name), ()))
+
+    def __call__(self, *args, **kwargs):
+        # called by position or by keyword, as the cell function would be
+        args = bind(self.names, args, kwargs)
+        if self.name == "lstm_forward":
+            return self._forward_step(*args)
+        return self._backward_step(*args)
+
+    def _step_of(self, xt):
+        """The time step whose input is xt."""
+        x = self.inputs[0] if self.name == "lstm_forward" else self.inputs[1][1]
+        for t in range(x.shape[2]):
+            if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
+                return t
+        raise AssertionError(f"{HELPER[self.name]} was called with an input that is not "
+                             "x[:, :, t] for any t")
+
+    def _fed(self, t, what, given, right, source):
+        """Note a step fed the wrong state or gradient: `source` says what it should get."""
+        if not np.allclose(given, right, rtol=RTOL, atol=ATOL):
+            self.problems.append(f"step {t} should be fed {source} as its {what}")
+
+    def _forward_step(self, xt, h_prev, c_prev, parameters):
+        t = self._step_of(xt)
+        step = {k: np.array(v) for k, v in self.steps[t].items()}
+        if t:
+            h_right, c_right = self.steps[t - 1]["h_next"], self.steps[t - 1]["c_next"]
+        else:
+            h_right, c_right = self.inputs[1], np.zeros_like(self.inputs[1])
+        before = f"step {t - 1}'s" if t else None
+        self._fed(t, "h_prev", h_prev, np.array(h_right), f"{before} h_next" if t else "h0")
+        self._fed(t, "c_prev", c_prev, np.array(c_right), f"{before} c_next" if t else "zeros")
+        cache = (step["h_next"], step["c_next"], h_prev, c_prev, step["ft"], step["it"],
+                 step["cct"], step["ot"], xt, parameters)
+        return step["h_next"], step["c_next"], step["yt_pred"], cache
+
+    def _backward_step(self, dh_next, dc_next, cache):
+        t = self._step_of(cache[8])
+        step = {k: np.array(v) for k, v in self.steps[t].items()}
+        last = t == len(self.steps) - 1
+        self._fed(t, "dh_next", dh_next, step["dh_next"],
+                  "dh[:, :, t]" if last else "dh[:, :, t] plus the dh_prev of step t+1")
+        self._fed(t, "dc_next", dc_next, step["dc_next"],
+                  "zeros" if last else "the dc_prev of step t+1")
+        return {k: v for k, v in step.items() if k not in ("dh_next", "dc_next")}
+
+
+# ---- gradient check ------------------------------------------------------------------------
+
+def gradient_check(forward, backward, threshold=1e-6, seed=0):
+    """Compare your backward function with centred finite differences of your forward one.
+
+    forward, backward -- lstm_cell_forward and lstm_cell_backward, or lstm_forward and
+    lstm_backward. Works in float64 on a small random case; prints one line per gradient
+    with its relative error, and returns {gradient: relative error}. Errors below
+    `threshold` mean the gradient is right; around 1e-2 or more mean it is wrong.
+    """
+    sequence = len(inspect.signature(forward).parameters) == 3  # (x, h0, parameters)
+    rng = np.random.default_rng(seed)
+    n_x, n_h, n_y, m, T_x = 3, 4, 2, 3, 3
+    draw = rng.standard_normal
+    x = draw((n_x, m, T_x) if sequence else (n_x, m))
+    h0, c0 = draw((n_h, m)), draw((n_h, m))
+    p = {f"{w}{g}": draw((n_h, n_h + n_x) if w == "W" else (n_h, 1))
+         for g in "fico" for w in "Wb"} | {"Wy": draw((n_y, n_h)), "by": draw((n_y, 1))}
+    dh, dc = draw((n_h, m, T_x) if sequence else (n_h, m)), draw((n_h, m))
+
+    def run():  # the outputs the upstream gradients weigh, as one array
+        if sequence:
+            return forward(x, h0, p)[0]
+        h_next, c_next, *_ = forward(x, h0, c0, p)
+        return np.concatenate([h_next, c_next])
+
+    with quiet():
+        if sequence:
+            grads = backward(dh.copy(), copy.deepcopy(forward(x, h0, p)[3]))
+        else:
+            grads = backward(dh.copy(), dc.copy(), copy.deepcopy(forward(x, h0, c0, p)[3]))
+    upstream = dh if sequence else np.concatenate([dh, dc])
+    variables = {"dx": x, "dh0": h0} if sequence else {"dxt": x, "dh_prev": h0, "dc_prev": c0}
+    variables |= {"d" + k: v for k, v in p.items() if k[0] in "Wb" and k[1] in "fico"}
+    errors = {}
+    name = getattr(backward, "__name__", "your backward function")
+    print(f"gradient check of {name} (relative error, pass below {threshold:g}):")
+    for key, variable in variables.items():
+        with quiet():
+            numeric = numerical_gradient(run, variable, upstream)
+        ours = np.array(grads.get(key, np.nan), dtype=np.float64)
+        if ours.shape != numeric.shape:
+            print(f"  {key:8s} shape {ours.shape}, expected {numeric.shape}   FAIL")
+            errors[key] = np.inf
+            continue
+        errors[key] = float(np.max(np.abs(ours - numeric))
+                            / max(1e-8, np.max(np.abs(ours) + np.abs(numeric))))
+        print(f"  {key:8s} {errors[key]:.2e}   {'pass' if errors[key] < threshold else 'FAIL'}")
+    return errors
+
+
+# ---- how far back the gradient reaches ------------------------------------------------------
+
+def gradient_reach(lstm_forward, lstm_backward, forget_bias=3.0, T_x=60, n_h=8, seed=0):
+    """Norm of the gradient that reaches each step t from a loss on the last step.
+
+    Small random weights, zero inputs, and a forget-gate bias that keeps the gate open
+    (sigmoid(3) = 0.95): the cell state carries the gradient back almost unchanged."""
+    rng = np.random.default_rng(seed)
+    p = {f"{w}{g}": 0.1 * rng.standard_normal((n_h, 2 * n_h) if w == "W" else (n_h, 1))
+         for g in "fico" for w in "Wb"} | {"Wy": rng.standard_normal((2, n_h)),
+                                            "by": np.zeros((2, 1))}
+    p["bf"] = np.full((n_h, 1), forget_bias)
+    x, h0 = np.zeros((n_h, 1, T_x)), np.zeros((n_h, 1))
+    dh = np.zeros((n_h, 1, T_x))
+    dh[:, :, -1] = rng.standard_normal((n_h, 1))
+    dx = lstm_backward(dh, lstm_forward(x, h0, p)[3])["dx"]
+    return np.linalg.norm(dx[:, 0, :], axis=0)
+
+
+def plot_gradient_reach(lstm_forward, lstm_backward, T_x=60):
+    """Plot, on a log scale, the gradient reaching each step for your LSTM and for the
+    reference RNN of the previous assignment (spectral radius of Whh 0.8)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.semilogy(range(T_x), gradient_reach(lstm_forward, lstm_backward, T_x=T_x),
+                label="your LSTM (forget-gate bias 3)")
+    ax.semilogy(range(T_x), _data()["rnn_gradient_reach"][:T_x],
+                label="the RNN (spectral radius of Whh 0.8)")
+    ax.set_xlabel("time step t (the loss is on the last step)")
+    ax.set_ylabel("norm of the gradient reaching step t")
+    ax.set_title("Gradients through time: the cell state carries them back")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    plt.show()
+    return fig
