@@ -31,6 +31,7 @@ release: setup
 demo: release
 	$(PY) -m rnn_solutions.engine.course grade
 	$(VENV)/bin/rnn-grade report rnn_step_by_step
+	$(VENV)/bin/rnn-grade report lstm_step_by_step
 
 # sequential nbgrader autograde against the class grader (a few minutes; not a test)
 bench: setup

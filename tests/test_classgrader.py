@@ -134,8 +134,8 @@ def test_report_writes_png_csv_and_names_frequent_mistakes(both):
     """The class report has a row per student, a PNG, and the recognised mistakes."""
     _, parallel, _ = both
     table = write_report(parallel, ASSIGNMENT)
-    rows = (parallel / "class_report.csv").read_text().splitlines()
+    rows = (parallel / f"class_report_{ASSIGNMENT}.csv").read_text().splitlines()
     assert len(rows) == 1 + 3 + len(SOME)
-    assert (parallel / "class_report.png").read_bytes()[:4] == b"\x89PNG"
+    assert (parallel / f"class_report_{ASSIGNMENT}.png").read_bytes()[:4] == b"\x89PNG"
     assert "dh_next is never applied" in table
     assert "rnn_cell_backward" in table and "full marks" in table

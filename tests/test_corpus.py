@@ -5,20 +5,17 @@ import time
 
 import nbformat
 import pytest
-from conftest import POINTS, ROOT, copy_course
+from conftest import ROOT, copy_course, points
 from corpus import CORPUS
+from lstm_corpus import CORPUS as LSTM_CORPUS
 
-from rnn_solutions.engine import classgrader, course, execute, judge
+from rnn_solutions.engine import classgrader, course, execute, judge, submissions
 from rnn_solutions.rnn_step_by_step.samples import (
     ASSIGNMENT,
-    NOTEBOOK,
     fill_answers,
     master_answers,
 )
 
-# exercise -> points, from the master notebook
-FULL = {name: sum(p for g, p in POINTS.items() if course.exercise_of(g) == name)
-        for name in map(course.exercise_of, POINTS)}
 TIMEOUT = 5  # seconds a cell may run here; the whole master notebook takes about 3
 
 
@@ -35,22 +32,34 @@ def answers_of(entry, master):
     return answers
 
 
-def corpus_course(root, entries, config="", samples=False):
-    """A course whose submissions are the corpus entries (and the samples, if asked),
-    release generated."""
+def corpus_course(root, entries, config="", samples=False, assignment=ASSIGNMENT):
+    """A course whose submissions of `assignment` are the corpus entries (and the samples,
+    if asked), release generated."""
     copy_course(root, ("source", "release", "nbgrader_config.py",
                        *(("submitted",) if samples else ())))
     with open(root / "nbgrader_config.py", "a") as f:
         f.write(f"\nc.ExecutePreprocessor.timeout = {TIMEOUT}\n{config}")
-    release = nbformat.read(ROOT / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    master = master_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, 4))
+    notebook = submissions.notebook_name(assignment)
+    release = nbformat.read(ROOT / "release" / assignment / notebook, as_version=4)
+    master = master_answers(nbformat.read(ROOT / "source" / assignment / notebook, 4))
     for entry in entries:
-        folder = root / "submitted" / entry.name / ASSIGNMENT
+        folder = root / "submitted" / entry.name / assignment
         folder.mkdir(parents=True)
-        nbformat.write(fill_answers(release, answers_of(entry, master)), folder / NOTEBOOK)
-    code, log = course.nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+        nbformat.write(fill_answers(release, answers_of(entry, master)), folder / notebook)
+    code, log = course.nbgrader(root, "generate_assignment", assignment, "--force")
     assert code == 0, log
     return root
+
+
+def full_points(assignment):
+    """{exercise: points} of an assignment, from its master notebook."""
+    found = {}
+    for grade, value in points(assignment).items():
+        found[course.exercise_of(grade)] = found.get(course.exercise_of(grade), 0) + value
+    return found
+
+
+FULL = full_points(ASSIGNMENT)  # exercise -> points, from the master notebook
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +142,41 @@ def test_attacks_on_the_course_succeed_without_the_sandbox(tmp_path, capsys):
             e.name: FULL for e in attacks}:
         time.sleep(1)
     assert course.scores(root, ASSIGNMENT) == {e.name: FULL for e in attacks}
+
+
+# ---- the LSTM's corpus ----------------------------------------------------------------------
+
+LSTM = "lstm_step_by_step"
+
+
+@pytest.fixture(scope="module")
+def lstm_graded(tmp_path_factory):
+    """The LSTM corpus course, every entry autograded by the class grader."""
+    root = corpus_course(tmp_path_factory.mktemp("lstm_corpus"), LSTM_CORPUS, assignment=LSTM)
+    with open(os.devnull, "w") as quiet:
+        assert classgrader.autograde(root, LSTM, jobs=3, out=quiet) == {}
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", LSTM_CORPUS, ids=[e.name for e in LSTM_CORPUS])
+def test_lstm_entry_earns_exactly_its_expected_points(lstm_graded, entry):
+    """LSTM bugs and cheats lose their own function's points only; valid alternatives and
+    faults in other functions cost nothing."""
+    expected = {**full_points(LSTM), **entry.expect}
+    assert course.scores(lstm_graded, LSTM)[entry.name] == pytest.approx(expected), entry.kind
+
+
+def test_lstm_corpus_covers_every_class():
+    """At least 20 LSTM bugs, 6 valid alternatives, and cheats and faults adapted."""
+    kinds = [e.kind for e in LSTM_CORPUS]
+    assert kinds.count("buggy") >= 20 and kinds.count("valid") >= 6
+    assert kinds.count("cheat") >= 4 and kinds.count("fault") >= 4
+
+
+@pytest.mark.slow
+def test_lstm_forgery_is_recorded_and_every_kernel_sandboxed(lstm_graded):
+    """The judge names the LSTM forger, and only it; every LSTM kernel ran sandboxed."""
+    records = execute.read_records(lstm_graded, LSTM)
+    assert {s for s, r in records.items() if r["forgeries"]} == {"forged_verdicts"}
+    assert len(records) == len(LSTM_CORPUS) and all(r["sandboxed"] for r in records.values())

@@ -51,7 +51,8 @@ def release(course):
 
 def grade(course, jobs=None):
     """For every assignment with submissions: autograde every readable one, feedback, and
-    the score table; then the CSV export. {assignment: {student: why not graded}}.
+    the score table; then the CSV export and, for several assignments, the course table
+    (student x assignment). {assignment: {student: why not graded}}.
 
     Autograde is the class grader's (resumable: a run killed anywhere is finished by
     running this again); feedback and export are nbgrader's commands.
@@ -75,6 +76,8 @@ def grade(course, jobs=None):
     for assignment, failed in problems.items():
         print(score_table(root, failed, assignment))
         print(classgrader.warnings_of(root, assignment), end="")
+    if len(problems) > 1:
+        print(course_table(root, list(problems)))
     return problems
 
 
@@ -132,12 +135,32 @@ def score_table(course, problems, assignment):
         if student not in problems:
             lines.append([student, *(f"{row[e]:g}" for e in names),
                           f"{sum(row.values()):g}"])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    text = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
-                     for line in lines)
+    text = _columns(lines)
     for student, problem in sorted(problems.items()):
         text += f"\nNOT GRADED {student}: {problem}"
     return f"{assignment}\n{text}"
+
+
+def course_table(course, assignments):
+    """The student x assignment table of totals, and each student's course total; a
+    student who did not hand an assignment in (or was not graded on it) has '-' there."""
+    totals = {a: {s: sum(row.values()) for s, row in scores(course, a).items()}
+              for a in assignments}
+    top = {a: sum(max_scores(course, a).values()) for a in assignments}
+    lines = [["student", *assignments, "total"],
+             ["(max)", *(f"{top[a]:g}" for a in assignments), f"{sum(top.values()):g}"]]
+    for student in sorted({s for table in totals.values() for s in table}):
+        got = [totals[a].get(student) for a in assignments]
+        lines.append([student, *("-" if g is None else f"{g:g}" for g in got),
+                      f"{sum(g or 0 for g in got):g}"])
+    return f"course\n{_columns(lines)}"
+
+
+def _columns(lines):
+    """Rows of cells as left-aligned columns."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
+                     for line in lines)
 
 
 def main(argv=None):

@@ -1,8 +1,8 @@
 """The class report: score histogram, per-exercise mean and pass rate, frequent mistakes.
 
 `write_report(course, assignment)` reads the gradebook and the autograded notebooks,
-writes class_report.csv (a row per student) and class_report.png, and returns a short
-text table for the terminal.
+writes class_report_ASSIGNMENT.csv (a row per student) and class_report_ASSIGNMENT.png,
+and returns a short text table for the terminal.
 """
 
 import csv
@@ -40,12 +40,12 @@ def mistakes(root, assignment):
 
 
 def write_report(root, assignment, top=8):
-    """Write class_report.csv and class_report.png in the course; return the text table."""
-    root = Path(root)
+    """Write class_report_ASSIGNMENT.csv and .png in the course; return the text table."""
+    root, name = Path(root), f"class_report_{assignment}"
     scores = course_commands.scores(root, assignment)
     best = course_commands.max_scores(root, assignment)
     names = list(best)
-    with open(root / "class_report.csv", "w", newline="") as f:
+    with open(root / f"{name}.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student", *names, "total"])
         for student, row in sorted(scores.items()):
@@ -54,8 +54,8 @@ def write_report(root, assignment, top=8):
     means = {e: sum(r[e] for r in scores.values()) / n for e in names}
     passed = {e: sum(r[e] == best[e] for r in scores.values()) / n for e in names}
     common = mistakes(root, assignment).most_common(top)
-    _plot(root / "class_report.png", scores, best, means, passed, common)
-    lines = [f"{len(scores)} graded submissions; class_report.png and class_report.csv written",
+    _plot(root / f"{name}.png", scores, best, means, passed, common)
+    lines = [f"{assignment}: {len(scores)} graded submissions; {name}.png and .csv written",
              f"{'exercise':18s} {'mean':>6s} {'max':>4s} {'full marks':>10s}"]
     lines += [f"{e:18s} {means[e]:6.2f} {best[e]:4g} {passed[e]:10.0%}" for e in names]
     lines.append("most frequent recognised mistakes:")
