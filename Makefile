@@ -48,4 +48,4 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf autograded/*/ autograded/.judge autograded/.complete autograded/autograde.log feedback gradebook.db grades.csv class_report.*
+	rm -rf autograded/*/ autograded/.judge autograded/.complete autograded/autograde.log feedback gradebook.db grades.csv class_report_*
