@@ -14,8 +14,8 @@ from rnn_solutions.engine import classgrader, course
 from rnn_solutions.engine.report import write_report
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
-SOME = ("dh_next_never_applied", "carry_never_added", "kills_its_process", "raises",
-        "patched_numpy", "stacked_weights")
+# a bug, a cheat and two faults: what the class grader must handle as nbgrader does
+SOME = ("carry_never_added", "kills_its_process", "raises", "patched_numpy")
 
 
 def make_course(root, config=""):

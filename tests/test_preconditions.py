@@ -42,7 +42,8 @@ def no_submissions(tmp_path):
 CASES = [
     (no_release, "has no release yet: run `make release` first"),
     (no_gradebook, "there is no gradebook yet: run `make release` first"),
-    (no_submissions, "no submissions of rnn_step_by_step: put each student's notebook in"),
+    # the course command names every assignment, rnn-grade the one it was given
+    (no_submissions, "rnn_step_by_step: put each student's notebook in submitted/"),
 ]
 
 
@@ -62,5 +63,6 @@ def test_unknown_assignment_is_named_with_the_known_ones(tmp_path):
     """rnn-grade on an assignment the course lacks lists the ones it has."""
     code, output = run("rnn-grade", no_gradebook(tmp_path), assignment="lstm")
     assert code != 0
-    assert "no assignment 'lstm' in source/: the course has rnn_step_by_step" in output
+    assert ("no assignment 'lstm' in source/: the course has lstm_step_by_step, "
+            "rnn_step_by_step") in output
     assert "Traceback" not in output
