@@ -136,3 +136,13 @@ def test_submission_with_a_link_is_refused(graded, link, target):
         shutil.rmtree(folder.parent)
     assert f"the submission holds {link}, which is not a plain file" in problems["linker"]
     assert "linker" not in course.scores(root, ASSIGNMENT)
+
+
+@pytest.mark.slow
+def test_plain_nbgrader_autograde_grades_the_lstm_alike(graded):
+    """`nbgrader autograde lstm_step_by_step`, unchanged, gives a student the cell scores
+    the class grader gave."""
+    root, _ = graded
+    code, log = course.nbgrader(root, "autograde", LSTM, "--force", "--student", "no_carry")
+    assert code == 0, log
+    assert cell_scores(root, "no_carry", LSTM) == NO_CARRY
