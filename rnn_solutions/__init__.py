@@ -2,6 +2,7 @@
 
 engine/            -- how grading runs, the same for every assignment
 rnn_step_by_step/  -- the RNN assignment: reference, cases, checks, students' helpers
+lstm_step_by_step/ -- the LSTM assignment, the same parts
 """
 
 from rnn_solutions.rnn_step_by_step.rnn import (

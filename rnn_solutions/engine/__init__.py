@@ -1,7 +1,11 @@
 """The grading engine, the same for every assignment: how grading runs.
 
 declaration    -- what an assignment declares: exercises, cases, checks, student files
-judge          -- the judge and the autograde preprocessor that uses it
+stepwise       -- the declaration of a step-by-step sequence assignment, from its parts
+compare        -- how an output is compared with the reference's (shipped to students)
+selfcheck      -- the students' self-check (shipped to students); inline ships them
+judge          -- the judge: cases out, outputs in, verdicts computed here
+execute        -- the autograde preprocessor: the judge's windows around graded cells
 kernel_client  -- the judge's client, installed in each grading kernel
 sandbox        -- grading kernels under bubblewrap, over Unix sockets
 submissions    -- what there is to grade, preconditions, completion records
