@@ -209,3 +209,14 @@ def test_executed_master_notebook_html_shows_every_image(tmp_path):
     assert len(sources) >= 4  # three diagrams and the gradient-norm plot
     for src in sources:
         assert src.startswith("data:image/") or (folder / src).is_file(), src
+
+
+def test_self_check_says_logits_are_not_probabilities(utils):
+    """The visible self-check gives the same range hint as the judge: yt_pred returned as
+    logits is not a probability distribution."""
+    def rnn_cell_forward(xt, h_prev, parameters):
+        h_next, _, cache = rnn.rnn_cell_forward(xt, h_prev, parameters)
+        return h_next, parameters["Wyh"] @ h_next + parameters["by"], cache
+
+    with pytest.raises(AssertionError, match="hint: yt_pred is not a probability distribution"):
+        utils.self_check("rnn_cell_forward", rnn_cell_forward)

@@ -74,20 +74,23 @@ def replaced(namespace, name, stand_in):
 
 
 
-def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None):
+def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None,
+                ranges=None):
     """Run fn on the example's inputs and report on one part; AssertionError if wrong.
 
     data -- the stored reference outputs ("expected") and mistakes' fingerprints
     ("mistakes"); labelled(out) -- the output's [(label, array)]; arguments -- the
     exercise's parameter names; helper, replay -- the cell function a sequence function
-    calls, and the stand-in that replays it (its `problems` say what each step was fed).
+    calls, and the stand-in that replays it (its `problems` say what each step was fed);
+    ranges -- what each array's formula keeps it to (compare.output_problems).
     """
     expected = [np.array(e) for e in data["expected"]]
     pristine = copy.deepcopy(inputs)
     with quiet(), replaced(getattr(fn, "__globals__", None), helper, replay):
         out = fn(*inputs)
     problems = output_problems(lambda: labelled(out), expected, part, True,
-                               lambda actual: stored_hints(data["mistakes"], actual, expected))
+                               lambda actual: stored_hints(data["mistakes"], actual, expected),
+                               ranges)
     if part == "values":
         problems += getattr(replay, "problems", []) + modified_inputs(pristine, inputs,
                                                                        arguments)
@@ -208,11 +211,14 @@ def shape_problems(labelled, expected):
     return problems
 
 
-def output_problems(labelled, expected, part, show_expected, hints=lambda actual: ()):
+def output_problems(labelled, expected, part, show_expected, hints=lambda actual: (),
+                    ranges=None):
     """What is wrong with an output, for one part ("structure" or "values").
 
     labelled -- a function giving the output's [(label, array)], or raising ShapeError;
-    hints(actual) -- the hints for wrong values (the known mistakes they match)."""
+    hints(actual) -- the hints for wrong values (the known mistakes they match);
+    ranges -- {array name: "softmax", "tanh" or "sigmoid"}: what its formula keeps it to,
+    so that a wrong array outside that range gets a hint saying so."""
     try:
         found = shape_problems(labelled(), expected)
     except ShapeError as problem:
@@ -222,7 +228,34 @@ def output_problems(labelled, expected, part, show_expected, hints=lambda actual
     labels, actual = zip(*labelled(), strict=True)
     actual = plain(actual)
     found = value_lines(labels, actual, expected, show_expected)
-    return found + [f"hint: {hint}" for hint in hints(actual)] if found else []
+    if not found:
+        return []
+    wrong = wrong_outputs(actual, expected)
+    outside = [range_hint(labels[i], actual[i], (ranges or {}).get(_leaf(labels[i])))
+               for i in wrong]
+    return found + [f"hint: {hint}" for hint in [*filter(None, outside), *hints(actual)]]
+
+
+def range_hint(label, value, kind):
+    """Why `value` cannot be what its formula gives, or None: a softmax's columns are
+    probabilities summing to 1, a tanh stays in [-1, 1], a sigmoid in [0, 1]."""
+    if kind == "softmax":
+        broken = ("it has negative entries" if (value < 0).any() else
+                  "it has entries above 1" if (value > 1).any() else
+                  "its columns do not sum to 1" if not np.allclose(value.sum(axis=0), 1)
+                  else None)
+        return broken and (f"{label} is not a probability distribution in each column "
+                           f"({broken}): it must be a softmax over axis 0")
+    low = {"tanh": -1, "sigmoid": 0}.get(kind)
+    if low is not None and ((value < low).any() or (value > 1).any()):
+        return (f"{label} has entries outside [{low}, 1], where the {kind} that makes it "
+                f"keeps it (from {value.min():.3g} to {value.max():.3g})")
+    return None
+
+
+def _leaf(label):
+    """The array name in a label: 'h_next' -> h_next, 'cache[4] (ft)' -> ft."""
+    return label[label.rindex("(") + 1:-1] if label.endswith(")") else label
 
 
 def wrong_outputs(actual, expected):
@@ -313,6 +346,10 @@ ARGUMENTS = {"lstm_cell_forward": ("xt", "h_prev", "c_prev", "parameters"),
 # the cell function each sequence function calls
 HELPER = {"lstm_forward": "lstm_cell_forward", "lstm_backward": "lstm_cell_backward"}
 EXAMPLE_SIZES = {"n_x": 3, "n_h": 5, "n_y": 2, "m": 10, "T_x": 7}
+# what each array's formula keeps it to, for hints on wrong values (compare.range_hint):
+# h = ot * tanh(c) stays in [-1, 1] too
+RANGES = {"yt_pred": "softmax", "y": "softmax", "h_next": "tanh", "h": "tanh",
+          "cct": "tanh", "ft": "sigmoid", "it": "sigmoid", "ot": "sigmoid"}
 
 CACHE = ("h_next", "c_next", "h_prev", "c_prev", "ft", "it", "cct", "ot", "xt", None)
 GATE_GRADIENTS = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo")
@@ -413,7 +450,7 @@ def self_check(name, fn, part="values"):
     replay = _Replay(name, data.get("steps"), inputs, own)
     run_example(name, fn, part, inputs, data,
                 lambda out: labelled(name, out, steps_of(name, inputs)), ARGUMENTS[name],
-                helper, replay)
+                helper, replay, RANGES)
 
 
 class _Replay:

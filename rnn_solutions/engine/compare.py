@@ -118,11 +118,14 @@ def shape_problems(labelled, expected):
     return problems
 
 
-def output_problems(labelled, expected, part, show_expected, hints=lambda actual: ()):
+def output_problems(labelled, expected, part, show_expected, hints=lambda actual: (),
+                    ranges=None):
     """What is wrong with an output, for one part ("structure" or "values").
 
     labelled -- a function giving the output's [(label, array)], or raising ShapeError;
-    hints(actual) -- the hints for wrong values (the known mistakes they match)."""
+    hints(actual) -- the hints for wrong values (the known mistakes they match);
+    ranges -- {array name: "softmax", "tanh" or "sigmoid"}: what its formula keeps it to,
+    so that a wrong array outside that range gets a hint saying so."""
     try:
         found = shape_problems(labelled(), expected)
     except ShapeError as problem:
@@ -132,7 +135,34 @@ def output_problems(labelled, expected, part, show_expected, hints=lambda actual
     labels, actual = zip(*labelled(), strict=True)
     actual = plain(actual)
     found = value_lines(labels, actual, expected, show_expected)
-    return found + [f"hint: {hint}" for hint in hints(actual)] if found else []
+    if not found:
+        return []
+    wrong = wrong_outputs(actual, expected)
+    outside = [range_hint(labels[i], actual[i], (ranges or {}).get(_leaf(labels[i])))
+               for i in wrong]
+    return found + [f"hint: {hint}" for hint in [*filter(None, outside), *hints(actual)]]
+
+
+def range_hint(label, value, kind):
+    """Why `value` cannot be what its formula gives, or None: a softmax's columns are
+    probabilities summing to 1, a tanh stays in [-1, 1], a sigmoid in [0, 1]."""
+    if kind == "softmax":
+        broken = ("it has negative entries" if (value < 0).any() else
+                  "it has entries above 1" if (value > 1).any() else
+                  "its columns do not sum to 1" if not np.allclose(value.sum(axis=0), 1)
+                  else None)
+        return broken and (f"{label} is not a probability distribution in each column "
+                           f"({broken}): it must be a softmax over axis 0")
+    low = {"tanh": -1, "sigmoid": 0}.get(kind)
+    if low is not None and ((value < low).any() or (value > 1).any()):
+        return (f"{label} has entries outside [{low}, 1], where the {kind} that makes it "
+                f"keeps it (from {value.min():.3g} to {value.max():.3g})")
+    return None
+
+
+def _leaf(label):
+    """The array name in a label: 'h_next' -> h_next, 'cache[4] (ft)' -> ft."""
+    return label[label.rindex("(") + 1:-1] if label.endswith(")") else label
 
 
 def wrong_outputs(actual, expected):

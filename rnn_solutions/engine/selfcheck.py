@@ -18,20 +18,23 @@ from rnn_solutions.engine.compare import (  # inlined
 from rnn_solutions.engine.kernel_client import quiet, replaced  # inlined
 
 
-def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None):
+def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None,
+                ranges=None):
     """Run fn on the example's inputs and report on one part; AssertionError if wrong.
 
     data -- the stored reference outputs ("expected") and mistakes' fingerprints
     ("mistakes"); labelled(out) -- the output's [(label, array)]; arguments -- the
     exercise's parameter names; helper, replay -- the cell function a sequence function
-    calls, and the stand-in that replays it (its `problems` say what each step was fed).
+    calls, and the stand-in that replays it (its `problems` say what each step was fed);
+    ranges -- what each array's formula keeps it to (compare.output_problems).
     """
     expected = [np.array(e) for e in data["expected"]]
     pristine = copy.deepcopy(inputs)
     with quiet(), replaced(getattr(fn, "__globals__", None), helper, replay):
         out = fn(*inputs)
     problems = output_problems(lambda: labelled(out), expected, part, True,
-                               lambda actual: stored_hints(data["mistakes"], actual, expected))
+                               lambda actual: stored_hints(data["mistakes"], actual, expected),
+                               ranges)
     if part == "values":
         problems += getattr(replay, "problems", []) + modified_inputs(pristine, inputs,
                                                                        arguments)

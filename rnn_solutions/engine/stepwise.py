@@ -54,18 +54,12 @@ class StepByStep(Assignment):
     def problems(self, name, part, case, output, args_after, label):
         """What is wrong with `output` on `case`; hidden expected values are never shown."""
         T_x, expected = self.steps(case), self.expected(case)
-        try:
-            found = compare.shape_problems(self.layout.labelled(name, output, T_x), expected)
-        except compare.ShapeError as problem:
-            found = [str(problem)]
+        found = compare.output_problems(
+            lambda: self.layout.labelled(name, output, T_x), expected, part,
+            label == "example", lambda actual: self.diagnose(name, actual, case),
+            self.layout.RANGES)
         if part == "structure":
             return found
-        if not found:
-            labels, actual = zip(*self.layout.labelled(name, output, T_x), strict=True)
-            actual = compare.plain(actual)
-            found = compare.value_lines(labels, actual, expected, label == "example")
-            if found:
-                found += [f"hint: {hint}" for hint in self.diagnose(name, actual, case)]
         return found + compare.modified_inputs(list(case.inputs.values()), list(args_after),
                                                list(case.inputs))
 

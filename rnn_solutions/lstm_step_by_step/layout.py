@@ -17,6 +17,10 @@ ARGUMENTS = {"lstm_cell_forward": ("xt", "h_prev", "c_prev", "parameters"),
 # the cell function each sequence function calls
 HELPER = {"lstm_forward": "lstm_cell_forward", "lstm_backward": "lstm_cell_backward"}
 EXAMPLE_SIZES = {"n_x": 3, "n_h": 5, "n_y": 2, "m": 10, "T_x": 7}
+# what each array's formula keeps it to, for hints on wrong values (compare.range_hint):
+# h = ot * tanh(c) stays in [-1, 1] too
+RANGES = {"yt_pred": "softmax", "y": "softmax", "h_next": "tanh", "h": "tanh",
+          "cct": "tanh", "ft": "sigmoid", "it": "sigmoid", "ot": "sigmoid"}
 
 CACHE = ("h_next", "c_next", "h_prev", "c_prev", "ft", "it", "cct", "ot", "xt", None)
 GATE_GRADIENTS = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo")

@@ -28,6 +28,7 @@ from rnn_solutions.engine.selfcheck import run_example  # inlined
 from rnn_solutions.lstm_step_by_step.layout import (  # inlined
     ARGUMENTS,
     HELPER,
+    RANGES,
     example_inputs,
     labelled,
     steps_of,
@@ -56,7 +57,7 @@ def self_check(name, fn, part="values"):
     replay = _Replay(name, data.get("steps"), inputs, own)
     run_example(name, fn, part, inputs, data,
                 lambda out: labelled(name, out, steps_of(name, inputs)), ARGUMENTS[name],
-                helper, replay)
+                helper, replay, RANGES)
 
 
 class _Replay:

@@ -26,6 +26,8 @@ GRADIENT_KEYS = {
 # the cell function each sequence function calls
 HELPER = {"rnn_forward": "rnn_cell_forward", "rnn_backward": "rnn_cell_backward"}
 EXAMPLE_SIZES = {"n_x": 3, "n_h": 5, "n_y": 2, "m": 10, "T_x": 4}
+# what each array's formula keeps it to, for hints on wrong values (compare.range_hint)
+RANGES = {"yt_pred": "softmax", "y_pred": "softmax", "h_next": "tanh", "h": "tanh"}
 
 
 # ---- the notebook's examples ------------------------------------------------------------

@@ -29,6 +29,7 @@ from rnn_solutions.rnn_step_by_step.layout import (  # inlined
     ARGUMENTS,
     GRADIENT_KEYS,
     HELPER,
+    RANGES,
     example_inputs,
     labelled,
     steps_of,
@@ -55,7 +56,7 @@ def self_check(name, fn, part="values"):
     replay = _Replay(name, data, inputs, getattr(fn, "__globals__", {}).get(helper or ""))
     run_example(name, fn, part, inputs, data,
                 lambda out: labelled(name, out, steps_of(name, inputs)), ARGUMENTS[name],
-                helper, replay)
+                helper, replay, RANGES)
 
 
 class _Replay:

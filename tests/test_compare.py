@@ -1,0 +1,68 @@
+"""The engine's comparisons: hints from what an array's formula keeps it to."""
+
+import numpy as np
+import pytest
+
+from rnn_solutions.engine import compare
+from rnn_solutions.lstm_step_by_step import grading as lstm_grading
+from rnn_solutions.lstm_step_by_step import lstm
+from rnn_solutions.rnn_step_by_step import grading, rnn
+
+PROBABILITIES = np.array([[0.2, 0.5], [0.8, 0.5]])
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    (PROBABILITIES - 0.3, "it has negative entries"),
+    (PROBABILITIES * 1.5, "it has entries above 1"),
+    (PROBABILITIES / 2, "its columns do not sum to 1"),
+])
+def test_a_broken_softmax_is_named(value, words):
+    """Columns that cannot be softmax outputs get a hint saying how."""
+    hint = compare.range_hint("yt_pred", value, "softmax")
+    assert words in hint and "must be a softmax over axis 0" in hint
+
+
+@pytest.mark.parametrize(("kind", "value"), [("tanh", [[-1.5, 0.2]]), ("sigmoid", [[-0.1, 0.5]])])
+def test_values_outside_an_activations_range_are_named(kind, value):
+    """A tanh's output below -1 or a sigmoid's below 0 gets a hint with the range seen."""
+    hint = compare.range_hint("h_next", np.array(value), kind)
+    assert f"outside [{-1 if kind == 'tanh' else 0}, 1]" in hint and kind in hint
+
+
+@pytest.mark.parametrize(("kind", "value"), [
+    ("softmax", PROBABILITIES), ("tanh", [[-1.0, 1.0]]), ("sigmoid", [[0.0, 1.0]]),
+    (None, [[5.0]])])
+def test_values_in_range_get_no_hint(kind, value):
+    """Arrays inside their range, or with no range declared, get no range hint."""
+    assert compare.range_hint("x", np.array(value), kind) is None
+
+
+def test_rnn_logits_are_told_they_are_not_probabilities():
+    """An rnn_cell_forward returning logits hears, from the judge, that yt_pred is not a
+    probability distribution, and that it must be a softmax."""
+    def logits(xt, h_prev, parameters):
+        h_next, _, cache = rnn.rnn_cell_forward(xt, h_prev, parameters)
+        return h_next, parameters["Wyh"] @ h_next + parameters["by"], cache
+
+    with pytest.raises(AssertionError, match="yt_pred is not a probability distribution in "
+                                             "each column"):
+        grading.check_values("rnn_cell_forward", logits)
+
+
+def test_lstm_gate_without_its_sigmoid_is_named():
+    """An LSTM cell whose forget gate skips its sigmoid hears that cache[4] (ft) leaves
+    [0, 1]."""
+    def no_sigmoid(xt, h_prev, c_prev, parameters):
+        p = parameters
+        concat = np.concatenate([h_prev, xt])
+        ft = p["Wf"] @ concat + p["bf"]
+        it = lstm.sigmoid(p["Wi"] @ concat + p["bi"])
+        cct = np.tanh(p["Wc"] @ concat + p["bc"])
+        ot = lstm.sigmoid(p["Wo"] @ concat + p["bo"])
+        c_next = ft * c_prev + it * cct
+        h_next = ot * np.tanh(c_next)
+        yt = rnn.softmax(p["Wy"] @ h_next + p["by"])
+        return h_next, c_next, yt, (h_next, c_next, h_prev, c_prev, ft, it, cct, ot, xt, p)
+
+    with pytest.raises(AssertionError, match=r"cache\[4\] \(ft\) has entries outside \[0, 1\]"):
+        lstm_grading.check_values("lstm_cell_forward", no_sigmoid)
