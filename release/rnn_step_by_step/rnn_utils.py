@@ -12,13 +12,21 @@ layout and comparison code the grader uses (`layout.py`, copied in too).
 """
 
 import copy
-import inspect
 import json
 from pathlib import Path
 
 import numpy as np
 
 # shared with the grader; `make release` copies them into rnn_utils.py
+import inspect
+
+
+def bind(names, args, kwargs):
+    """The arguments of a call, by position or by keyword, in the order of `names`."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    signature = inspect.Signature([inspect.Parameter(n, kind) for n in names])
+    bound = signature.bind(*args, **kwargs)  # a TypeError like Python's for a bad call
+    return [bound.arguments[n] for n in names]
 
 
 def parameter_names(own, names):
@@ -213,12 +221,13 @@ def output_problems(labelled, expected, part, show_expected, hints=lambda actual
     ranges -- {array name: "softmax", "tanh" or "sigmoid"}: what its formula keeps it to,
     so that a wrong array outside that range gets a hint saying so."""
     try:
-        found = shape_problems(labelled(), expected)
+        pairs = labelled()
     except ShapeError as problem:
         return [str(problem)]
+    found = shape_problems(pairs, expected)
     if part == "structure" or found:
         return found
-    labels, actual = zip(*labelled(), strict=True)
+    labels, actual = zip(*pairs, strict=True)
     actual = plain(actual)
     found = value_lines(labels, actual, expected, show_expected)
     if not found:
@@ -481,11 +490,7 @@ class _Replay:
 
     def __call__(self, *args, **kwargs):
         # called by position or by keyword, as the cell function would be
-        names = self.names
-        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        bound = inspect.Signature([inspect.Parameter(n, kind) for n in names]).bind(
-            *args, **kwargs)
-        args = [bound.arguments[n] for n in names]
+        args = bind(self.names, args, kwargs)
         if self.name == "rnn_forward":
             return self._forward_step(*args)
         return self._backward_step(*args)

@@ -10,8 +10,8 @@ files students get and the sample submissions.
 
 The defaults compare any nested output (arrays, dicts, tuples, lists, numbers) with the
 reference's: `structure` checks kinds, keys, lengths and shapes, `values` the numbers too
-(rtol 1e-6) and that the inputs were left unchanged. An assignment with richer feedback
-(hints for known mistakes, named cache layouts) overrides `problems`.
+(compare.py's tolerance and wording) and that the inputs were left unchanged. An assignment
+with richer feedback (hints for known mistakes, named cache layouts) overrides `problems`.
 """
 
 import importlib
@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-RTOL, ATOL = 1e-6, 1e-8
+from rnn_solutions.engine import compare
 
 
 class Assignment:
@@ -99,13 +99,7 @@ def layout_problems(expected, actual, path):
 def value_problems(expected, actual, path, show):
     """Arrays of `actual` that differ from `expected` (same layout), one line each."""
     if isinstance(expected, np.ndarray):
-        close = np.isclose(actual, expected, rtol=RTOL, atol=ATOL)
-        if close.all():
-            return []
-        index = tuple(int(k) for k in np.argwhere(~close)[0])
-        text = (f"{path} is wrong at {close.size - close.sum()} of {close.size} entries; "
-                f"first at index {index}: got {actual[index]:.8g}")
-        return [text + (f", expected {expected[index]:.8g}" if show else "")]
+        return compare.value_lines([path], [actual], [expected], show)
     if isinstance(expected, Mapping):
         return [p for k in expected for p in value_problems(expected[k], actual[k],
                                                               f"{path}[{k!r}]", show)]

@@ -56,16 +56,17 @@ class StepByStep(Assignment):
         T_x, expected = self.steps(case), self.expected(case)
         found = compare.output_problems(
             lambda: self.layout.labelled(name, output, T_x), expected, part,
-            label == "example", lambda actual: self.diagnose(name, actual, case),
+            label == "example", lambda actual: self.diagnose(name, actual, case, expected),
             self.layout.RANGES)
         if part == "structure":
             return found
         return found + compare.modified_inputs(list(case.inputs.values()), list(args_after),
                                                list(case.inputs))
 
-    def diagnose(self, name, actual, case):
-        """Hints of the known mistakes whose outputs equal the student's wrong outputs."""
-        expected, T_x = self.expected(case), self.steps(case)
+    def diagnose(self, name, actual, case, expected):
+        """Hints of the known mistakes whose outputs equal the student's wrong outputs;
+        expected -- the reference's arrays on the case (`expected(case)`)."""
+        T_x = self.steps(case)
         wrong = compare.wrong_outputs(actual, expected)
         hints = []
         for hint, mistake in self.mistakes.get(name, {}).items():

@@ -1,9 +1,9 @@
 """Known mistakes, as code: each is the wrong answer a student would compute, plus a hint.
 
-`diagnose(name, actual, inputs)` runs every mistake of exercise `name` on the same inputs
-and returns the hints of those whose outputs the student's output matches. The grader
-calls it on hidden cases; `make release` stores its fingerprints on the notebook's example
-for the students' self-checks. Numbers in comments refer to the list of common mistakes.
+The grader (`StepByStep.diagnose`, engine/stepwise.py) runs every mistake of an exercise
+on the same inputs and gives the hints of those whose outputs the student's output
+matches, on hidden cases; `make release` stores their fingerprints on the notebook's
+example for the students' self-checks. Numbers in comments refer to the list of common mistakes.
 """
 
 import numpy as np

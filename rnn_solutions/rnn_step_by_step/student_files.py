@@ -43,15 +43,10 @@ def backward_steps(dh, caches):
     return steps
 
 
-def students_helpers():
-    """student.py as students get it: standing alone, what it shares with the grader
-    inlined (`layout.py`, the comparisons, three helpers of the kernel client)."""
-    return inline.standalone(student)
-
-
 def write_student_files(folder):
     """Write rnn_utils.py and self_check_data.json into the assignment folder."""
     folder = Path(folder)
-    (folder / "rnn_utils.py").write_text(HEADER + students_helpers())
+    # student.py standing alone: what it shares with the grader inlined
+    (folder / "rnn_utils.py").write_text(HEADER + inline.standalone(student))
     data = inline.rounded({name: example_data(name) for name in EXERCISES})
     (folder / "self_check_data.json").write_text(json.dumps(data, separators=(",", ":")) + "\n")

@@ -220,12 +220,13 @@ def output_problems(labelled, expected, part, show_expected, hints=lambda actual
     ranges -- {array name: "softmax", "tanh" or "sigmoid"}: what its formula keeps it to,
     so that a wrong array outside that range gets a hint saying so."""
     try:
-        found = shape_problems(labelled(), expected)
+        pairs = labelled()
     except ShapeError as problem:
         return [str(problem)]
+    found = shape_problems(pairs, expected)
     if part == "structure" or found:
         return found
-    labels, actual = zip(*labelled(), strict=True)
+    labels, actual = zip(*pairs, strict=True)
     actual = plain(actual)
     found = value_lines(labels, actual, expected, show_expected)
     if not found:
