@@ -48,4 +48,4 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf autograded/*/ autograded/.judge autograded/.complete autograded/autograde.log feedback gradebook.db grades.csv class_report_*
+	rm -rf autograded/*/ autograded/.judge autograded/.complete autograded/.recovered autograded/.recovery autograded/autograde.log feedback gradebook.db grades.csv class_report_*

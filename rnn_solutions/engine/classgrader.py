@@ -25,7 +25,7 @@ import time
 import warnings
 from pathlib import Path
 
-from rnn_solutions.engine import execute, sandbox, submissions
+from rnn_solutions.engine import execute, recovery, sandbox, submissions
 from rnn_solutions.engine.report import write_report
 
 _api = None  # the worker's NbGraderAPI, made once per worker process
@@ -45,30 +45,41 @@ def _start_worker(root):
     _api = NbGraderAPI(submissions.course_directory(root, config), config=config)
 
 
-def _grade_at(root, assignment, student):
+def _grade_at(root, assignment, student, comments=None):
     """Autograde one student on a Dask worker, loading nbgrader there on first use."""
     if _api is None or Path(_api.coursedir.root) != Path(root):
         _start_worker(root)
-    return _grade(assignment, student)
+    return _grade(assignment, student, comments)
 
 
-def _grade(assignment, student, tries=2):
+def _grade(assignment, student, comments=None, tries=2):
     """Autograde one student in this worker; (student, success, error text, log).
 
+    comments -- None, or {answer grade_id: comment} for a recovered submission: it is
+    graded from its staged copy (submissions.RECOVERED), and each comment is saved as the
+    answer cell's automatic comment in the gradebook (the feedback shows it).
     The completion record is removed first and written last, once nbgrader has saved
     every grade. A kernel that fails to start is tried again once.
     """
     root = _api.coursedir.root
     graded = submissions.digest(root, assignment, student)  # what this run grades
     submissions.forget_completion(root, assignment, student)
-    for _ in range(tries):
-        result = _api.autograde(assignment, student, force=True, create=True)
-        error = result.get("error") or ""
-        log = result.get("log") or ""
-        if result.get("success") or not any(m in error + log for m in KERNEL_START_FAILURES):
-            break
+    submitted = _api.coursedir.submitted_directory
+    if comments is not None:
+        _api.coursedir.submitted_directory = str(submissions.RECOVERED)
+    try:
+        for _ in range(tries):
+            result = _api.autograde(assignment, student, force=True, create=True)
+            error = result.get("error") or ""
+            log = result.get("log") or ""
+            if result.get("success") or \
+                    not any(m in error + log for m in KERNEL_START_FAILURES):
+                break
+    finally:
+        _api.coursedir.submitted_directory = submitted
     success = bool(result.get("success")) and _all_grades_saved(assignment, student)
     if success:
+        _save_comments(assignment, student, comments or {})
         submissions.mark_complete(root, assignment, student, graded)
     elif result.get("success"):
         error = "nbgrader reported success, but the gradebook lacks some of the grades"
@@ -90,6 +101,17 @@ def _all_grades_saved(assignment, student):
                                     for g in grades if not g.needs_manual_grade)
 
 
+def _save_comments(assignment, student, comments):
+    """Add each comment to the automatic comment of its answer cell in the gradebook."""
+    if not comments:
+        return
+    with _api.gradebook as gb:
+        for grade_id, text in comments.items():
+            comment = gb.find_comment(grade_id, assignment, assignment, student)
+            comment.auto_comment = " ".join(filter(None, [comment.auto_comment, text]))
+        gb.db.commit()
+
+
 def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
               summary=True):
     """Autograde every submission of the assignment with `jobs` workers; return failures.
@@ -107,24 +129,31 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
     if problem:
         raise submissions.CourseError(problem)
     submissions.require_gradebook_assignment(root, assignment)
-    required = submissions.graded_cells(root, assignment)
-    notebook = submissions.notebook_name(assignment)
+    release = submissions.release_notebook(root, assignment)
     everyone = submissions.students(root, assignment)
     in_gradebook = _graded_students(root, assignment)
-    failures, todo, interrupted = {}, [], []
+    failures, todo, interrupted, recovered = {}, {}, [], {}
     for student in everyone:
-        found = submissions.problem(root / "submitted" / student / assignment / notebook,
-                                    required)
+        try:
+            found = submissions.examine(root / "submitted" / student / assignment, release)
+        except recovery.UnrecoverableError as error:
+            failures[student] = str(error)
+            continue
         if found:
-            failures[student] = found
-        elif force or student not in in_gradebook or \
+            recovered[student] = found.summary()
+        if force or student not in in_gradebook or \
                 not submissions.is_complete(root, assignment, student):
-            todo.append(student)
+            if found:
+                submissions.stage(root, assignment, student, found)
+            else:
+                submissions.unstage(root, assignment, student)
+            todo[student] = found.comments() if found else None
             if submissions.was_started(root, assignment, student):
                 interrupted.append(student)
+    submissions.write_recovery_notes(root, assignment, recovered)
     skipped = len(everyone) - len(todo) - len(failures)
-    print(f"{len(todo)} to grade with {jobs} workers, {skipped} already graded, "
-          f"{len(failures)} unreadable", file=out)
+    print(f"{len(todo)} to grade with {jobs} workers ({len(recovered)} recovered), "
+          f"{skipped} already graded, {len(failures)} unreadable", file=out)
     if interrupted:
         print(f"regraded after an interrupted run: {', '.join(interrupted)}", file=out)
     progress = Progress(len(todo), out)
@@ -147,8 +176,10 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
 
 
 def warnings_of(root, assignment):
-    """Lines for the instructor: attempted forgeries, kernels that were not sandboxed."""
-    text = ""
+    """Lines for the instructor: recovered submissions, attempted forgeries, kernels that
+    were not sandboxed."""
+    text = "".join(f"RECOVERED {student}: {notes}\n" for student, notes
+                   in sorted(submissions.recovery_notes(root, assignment).items()))
     records = execute.read_records(root, assignment)
     for student, record in records.items():
         if record["forgeries"]:
@@ -188,7 +219,8 @@ def _on_processes(root, assignment, todo, jobs, out):
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                      initargs=(root,)) as pool:
-        running = {pool.submit(_grade, assignment, student): student for student in todo}
+        running = {pool.submit(_grade, assignment, student, comments): student
+                   for student, comments in todo.items()}
         try:
             for done in futures.as_completed(running):
                 yield _result(done, running[done])
@@ -208,8 +240,8 @@ def _on_dask(root, assignment, todo, jobs, address):
     else:
         cluster = address
     with Client(cluster) as client:
-        running = {client.submit(_grade_at, str(root), assignment, student, pure=False):
-                   student for student in todo}
+        running = {client.submit(_grade_at, str(root), assignment, student, comments,
+                                 pure=False): student for student, comments in todo.items()}
         for done in as_completed(running):
             yield _result(done, running[done])
     if address == "local":

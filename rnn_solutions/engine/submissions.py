@@ -1,8 +1,9 @@
 """What there is to grade: the students' submissions, checked before nbgrader sees them,
 and the record that says a student's grading finished.
 
-A submission is graded only when its notebook is a readable notebook holding every graded
-cell of the release; the others are reported by name, with what to do. A student counts
+A submission is graded when its notebook is a readable notebook holding every graded cell
+of the release, or can be rebuilt into one (recovery.py); the others are reported by name,
+with what to do. A student counts
 as graded only when a completion record, written after all of nbgrader's work for them
 (autograded notebook, every grade saved), matches their current submission: a run
 interrupted anywhere before that leaves no record, and the next run grades them again.
@@ -12,11 +13,14 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
 
 import nbformat
+
+from rnn_solutions.engine import recovery
 
 
 def notebook_name(assignment):
@@ -24,11 +28,15 @@ def notebook_name(assignment):
     return f"{assignment}.ipynb"
 
 
+def release_notebook(root, assignment):
+    """The assignment's release notebook (nbformat v4)."""
+    return nbformat.read(Path(root) / "release" / assignment / notebook_name(assignment),
+                         as_version=4)
+
+
 def graded_cells(root, assignment):
     """grade_ids of the answer and test cells every submission must keep."""
-    nb = nbformat.read(Path(root) / "release" / assignment / notebook_name(assignment),
-                       as_version=4)
-    meta = (cell.metadata.get("nbgrader", {}) for cell in nb.cells)
+    meta = (cell.metadata.get("nbgrader", {}) for cell in release_notebook(root, assignment).cells)
     return [m["grade_id"] for m in meta if m.get("solution") or m.get("grade")]
 
 
@@ -38,31 +46,53 @@ def students(root, assignment):
                   if p.is_dir())
 
 
-def problem(path, required):
-    """None if the notebook at `path` can be graded, else what is wrong, in words."""
-    name = path.name
-    odd = odd_files(path.parent)
+def examine(folder, release):
+    """None if the submission in `folder` can be graded as it is, a `recovery.Recovered`
+    notebook to grade in its place, or `recovery.UnrecoverableError` saying what is wrong."""
+    odd = odd_files(folder)
     if odd:
-        return (f"the submission holds {', '.join(odd[:3])}, which is not a plain file or "
-                "folder (a link, say): ask the student to submit the files themselves")
-    if not path.exists():
-        return f"no {name} in the submission"
+        raise recovery.UnrecoverableError(
+            f"the submission holds {', '.join(odd[:3])}, which is not a plain file or folder "
+            "(a link, say): ask the student to submit the files themselves")
+    return recovery.examine(folder, release)
+
+
+# where the class grader grades rebuilt submissions from, and its notes on them
+RECOVERED = Path("autograded") / ".recovered"
+RECOVERY_NOTES = Path("autograded") / ".recovery"
+
+
+def stage(root, assignment, student, recovered):
+    """Copy the student's submission to RECOVERED/STUDENT/ASSIGNMENT with the recovered
+    notebook as the assignment's; the student's notebook stays beside it, untouched (as
+    ASSIGNMENT.submitted.ipynb when it had the assignment's name)."""
+    name = notebook_name(assignment)
+    folder = Path(root) / RECOVERED / student / assignment
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(Path(root) / "submitted" / student / assignment, folder)
+    if recovered.original == name:
+        os.replace(folder / name, folder / name.replace(".ipynb", ".submitted.ipynb"))
+    nbformat.write(recovered.notebook, folder / name)
+
+
+def unstage(root, assignment, student):
+    """Remove the student's staged copy (their submission needs no recovery now)."""
+    shutil.rmtree(Path(root) / RECOVERED / student / assignment, ignore_errors=True)
+
+
+def write_recovery_notes(root, assignment, notes):
+    """Record {student: what was recovered} for the assignment's latest run."""
+    path = Path(root) / RECOVERY_NOTES / f"{assignment}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notes, indent=1, sort_keys=True))
+
+
+def recovery_notes(root, assignment):
+    """{student: what was recovered}, as the latest run recorded it ({} if none)."""
     try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return f"{name} is not valid JSON ({exc}); the file is damaged: ask the student to " \
-               "resubmit it"
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # nbformat raises several types for a JSON file that is no notebook
-        return f"{name} is JSON but not a notebook ({type(exc).__name__}: {exc})"
-    present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
-    missing = [grade_id for grade_id in required if grade_id not in present]
-    if missing:
-        return (f"{len(missing)} graded cells are missing ({', '.join(missing)}); they were "
-                "deleted or lost their metadata: ask the student to paste their answers "
-                "into a fresh copy of the release notebook")
-    return None
+        return json.loads((Path(root) / RECOVERY_NOTES / f"{assignment}.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def odd_files(folder):

@@ -1,0 +1,229 @@
+"""Recover what students really hand in: a notebook saved under another name, or one whose
+nbgrader metadata was stripped or damaged, or whose graded cells were deleted, duplicated
+or reordered.
+
+`examine(folder, release)` reads a submission folder and answers None (grade it as it is),
+a `Recovered` notebook with notes saying what was recovered and how, or raises
+`UnrecoverableError` with what to tell the student. A damaged notebook is rebuilt from the
+release notebook: every cell is the release's (so every test cell is the master's), and
+each answer cell takes the student's code from the cell that is the same cell as far as
+the evidence goes, in this order:
+
+    grade id     -- the student's cell with the answer cell's nbgrader grade_id
+    cell id      -- the student's cell with the answer cell's notebook cell id
+    function     -- the student's last cell defining the function the answer cell defines
+    position     -- the student's code cell where the answer cell sits, between the same
+                    unchanged cells (the two notebooks' code cells aligned)
+
+The student's files are never changed: the class grader grades the rebuilt notebook from a
+copy of the submission (classgrader.py).
+"""
+
+import collections
+import copy
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from rnn_solutions.engine.metadata import FastMetadataValidator
+
+# how an answer cell's code is found, in the order tried, and how a comment says it
+METHODS = {
+    "grade id": "that has this answer cell's nbgrader grade id",
+    "cell id": "that has this answer cell's id",
+    "function name": "that defines {function}",
+    "position": "at this answer cell's place in the notebook",
+}
+
+
+class UnrecoverableError(Exception):
+    """A submission the grader cannot grade; the message says why and what to do."""
+
+
+@dataclass
+class Recovered:
+    """A notebook to grade in place of the student's, and what was done to get it.
+
+    notebook   -- the notebook to grade (nbformat v4)
+    original   -- the file name the student's notebook had
+    notes      -- what was recovered and how, one phrase each, for the instructor
+    answers    -- {answer cell grade_id: how its code was found (a METHODS key) or None}
+    """
+
+    notebook: nbformat.NotebookNode
+    original: str
+    notes: list = field(default_factory=list)
+    answers: dict = field(default_factory=dict)
+
+    def summary(self):
+        """The notes as one line."""
+        return "; ".join(self.notes)
+
+    def comments(self):
+        """{answer grade_id: the comment its cell gets in the gradebook and the feedback}."""
+        functions = {_grade_id(c): (_defines(c.source) or ["it"])[0]
+                     for c in self.notebook.cells if _is_answer(c)}
+        comments = {}
+        for grade_id, how in self.answers.items():
+            found = "" if how is None else " This answer is the code of your cell " + \
+                METHODS[how].format(function=functions.get(grade_id, "it")) + "."
+            comments[grade_id] = f"Recovered by the grader: {self.summary()}.{found}"
+        return comments
+
+
+def examine(folder, release):
+    """None if the submission in `folder` can be graded as it is, else a `Recovered`
+    notebook; `UnrecoverableError` if neither. `release` is the release notebook (nbformat v4),
+    whose file name (metadata "name" aside) is the folder's name + .ipynb."""
+    folder = Path(folder)
+    name = f"{folder.name}.ipynb"
+    path, notes = folder / name, []
+    if not path.exists():
+        others = sorted(p.name for p in folder.glob("*.ipynb"))
+        if len(others) != 1:
+            also = f", and {len(others)} other notebooks ({', '.join(others[:3])}): rename " \
+                   f"the one to grade to {name}" if others else ""
+            raise UnrecoverableError(f"no {name} in the submission{also}")
+        path = folder / others[0]
+        notes.append(f"graded {others[0]!r} as {name} (renamed)")
+    nb = _read(path)
+    damage = damages(nb, release)
+    if not damage:
+        answers = dict.fromkeys(_grade_id(c) for c in nb.cells if _is_answer(c))
+        return Recovered(nb, path.name, notes, answers) if notes else None
+    rebuilt, answers = rebuild(nb, release)
+    if not answers:
+        raise UnrecoverableError(f"{damage[0]}, and no cell of {path.name} holds an answer (none "
+                            "defines the functions asked for): nothing to recover; ask the "
+                            "student to paste their answers into a fresh copy of the release "
+                            "notebook")
+    counts = collections.Counter(answers.values())
+    notes += damage + ["rebuilt from the release notebook"]
+    notes += [f"{counts[how]} answer cell{'s' * (counts[how] > 1)} matched by {how}"
+              for how in METHODS if counts[how]]
+    unanswered = [_defines(c.source)[0] for c in release.cells
+                  if _is_answer(c) and _grade_id(c) not in answers]
+    if unanswered:
+        notes.append(f"no code found for {', '.join(unanswered)}: graded as not answered")
+    return Recovered(rebuilt, path.name, notes, answers)
+
+
+def _read(path):
+    """The notebook at `path`; UnrecoverableError when it is no readable notebook."""
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnrecoverableError(f"{path.name} is not valid JSON ({exc}); the file is damaged: "
+                            "ask the student to resubmit it") from None
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several types for a JSON file that is no notebook
+        raise UnrecoverableError(f"{path.name} is JSON but not a notebook ({type(exc).__name__}: "
+                            f"{exc})") from None
+
+
+def damages(nb, release):
+    """What keeps nbgrader from grading `nb` as the release's notebook, in words (empty
+    when nothing does): damaged metadata, graded cells missing, duplicated or reordered."""
+    required = [_grade_id(c) for c in release.cells if _is_graded(c)]
+    kinds = {_grade_id(c): c.cell_type for c in release.cells if _is_graded(c)}
+    found = [_grade_id(c) for c in nb.cells if _is_graded(c)]
+    if not found:
+        return [f"none of its {len(required)} graded cells has its nbgrader metadata (copied "
+                "into a new notebook, or deleted)"]
+    out = []
+    try:
+        FastMetadataValidator().validate_nb(nb)
+    except Exception as exc:  # nbgrader's, jsonschema's or a KeyError for a missing field
+        out.append(f"its nbgrader metadata is damaged ({type(exc).__name__}: {exc})")
+    missing = [g for g in required if g not in found]
+    if missing:
+        out.append(f"{len(missing)} graded cell{'s' * (len(missing) > 1)} missing "
+                   f"({', '.join(missing)})")
+    doubled = sorted({g for g in found if found.count(g) > 1})
+    if doubled:
+        out.append(f"graded cells duplicated ({', '.join(doubled)})")
+    if not missing and not doubled and [g for g in found if g in kinds] != required:
+        out.append("graded cells reordered")
+    retyped = [_grade_id(c) for c in nb.cells
+               if _is_graded(c) and kinds.get(_grade_id(c), c.cell_type) != c.cell_type]
+    if retyped:
+        out.append(f"graded cells changed type ({', '.join(retyped)})")
+    return out
+
+
+def rebuild(nb, release):
+    """(the release notebook with each answer cell holding the student's code, {answer
+    grade_id: how it was found}); an answer found nowhere keeps the release's code."""
+    rebuilt = copy.deepcopy(release)
+    theirs = [c for c in nb.cells if c.cell_type == "code"]
+    ours = [c for c in rebuilt.cells if c.cell_type == "code"]
+    aligned = _aligned(ours, theirs)
+    used, answers = set(), {}
+    for index, cell in enumerate(ours):
+        if not _is_answer(cell):
+            continue
+        for how in METHODS:
+            match = _find(how, index, cell, theirs, aligned, used)
+            if match is not None:
+                cell.source = theirs[match].source
+                used.add(match)
+                answers[_grade_id(cell)] = how
+                break
+    return rebuilt, answers
+
+
+def _find(how, index, cell, theirs, aligned, used):
+    """The index in `theirs` of the student's cell for answer `cell` (the `index`-th code
+    cell of the release) found by method `how`, or None."""
+    free = [j for j in range(len(theirs)) if j not in used]
+    if how == "grade id":
+        hits = [j for j in free if _grade_id(theirs[j]) == _grade_id(cell)]
+    elif how == "cell id":
+        hits = [j for j in free if cell.get("id") and theirs[j].get("id") == cell.get("id")]
+    elif how == "function name":
+        wanted = set(_defines(cell.source))
+        hits = [j for j in free if wanted & set(_defines(theirs[j].source))]
+    else:
+        hits = [aligned[index]] if aligned.get(index) in free else []
+    return hits[-1] if hits else None  # the last one: what running the notebook leaves
+
+
+def _aligned(ours, theirs):
+    """{index in ours: index in theirs} for code cells at the same place: equal cells, and
+    cells paired one to one between equal neighbours."""
+    matcher = difflib.SequenceMatcher(None, [c.source for c in ours],
+                                      [c.source for c in theirs], autojunk=False)
+    pairs = {}
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("equal", "replace") and i2 - i1 == j2 - j1:
+            pairs.update(zip(range(i1, i2), range(j1, j2), strict=True))
+    return pairs
+
+
+def _defines(source):
+    """Names of the functions a cell defines at its top level."""
+    return re.findall(r"^def\s+(\w+)\s*\(", source, flags=re.MULTILINE)
+
+
+def _meta(cell):
+    """A cell's nbgrader metadata; {} when it has none, or none that is a dict."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def _grade_id(cell):
+    return _meta(cell).get("grade_id")
+
+
+def _is_graded(cell):
+    """Whether a cell is an answer or test cell (what autograde needs)."""
+    return bool(_meta(cell).get("solution") or _meta(cell).get("grade"))
+
+
+def _is_answer(cell):
+    return cell.cell_type == "code" and bool(_meta(cell).get("solution"))
