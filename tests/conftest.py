@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rnn_solutions.engine import execute as engine_execute
+from rnn_solutions.engine import handins as engine_handins
 from rnn_solutions.engine import submissions
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
@@ -35,12 +36,16 @@ def execute(nb, path):
     return engine_execute.execute(nb, path, CONFIG)
 
 
-def copy_course(dest, parts=("source", "release", "submitted", "nbgrader_config.py")):
-    """Copy the parts of the course nbgrader needs into dest; return dest."""
+def copy_course(dest, parts=("source", "release", "submitted", "nbgrader_config.py"),
+                handins=False):
+    """Copy the parts of the course nbgrader needs into dest; return dest. The hand-in
+    samples (handins.py: the perfect answers handed in other ways) only if asked."""
+    skip = () if handins else engine_handins.NAMES
     for part in parts:
         src = ROOT / part
         if src.is_dir():
-            shutil.copytree(src, dest / part)
+            shutil.copytree(src, dest / part, ignore=lambda folder, names: [
+                n for n in names if Path(folder) == ROOT / "submitted" and n in skip])
         else:
             shutil.copy(src, dest / part)
     return dest

@@ -4,12 +4,11 @@ import io
 import re
 import shutil
 
-import nbformat
 import pytest
-from conftest import ASSIGNMENTS, POINTS, copy_course, points
+from conftest import ASSIGNMENTS, POINTS, ROOT, copy_course, points
 from nbgrader.api import Gradebook
 
-from rnn_solutions.engine import classgrader, course, submissions
+from rnn_solutions.engine import classgrader, course, handins, submissions
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 FULL = dict(POINTS)  # grade_id -> points, from the master notebook
@@ -25,6 +24,17 @@ EXPECTED = {
     (ASSIGNMENT, "untouched"): ZERO, (ASSIGNMENT, "seed_student"): SEED,
     (LSTM, "master"): LSTM_FULL, (LSTM, "perfect"): LSTM_FULL,
     (LSTM, "untouched"): dict.fromkeys(LSTM_FULL, 0), (LSTM, "no_carry"): NO_CARRY,
+    # the perfect answers handed in other ways (handins.py): renamed, stripped, ... all full
+    **{(a, name): points(a) for a in ASSIGNMENTS for name in handins.NAMES},
+}
+# how the class grader recovered each damaged hand-in (the summary's RECOVERED lines)
+RECOVERED = {
+    "renamed": "graded '{a} (1).ipynb' as {a}.ipynb (renamed)",
+    "stripped": "none of its 12 graded cells has its nbgrader metadata (copied into a new "
+                "notebook, or deleted); rebuilt from the release notebook; 4 answer cells "
+                "matched by function name",
+    "deleted_test_cell": "1 graded cell missing (test_{first}_structure); rebuilt from the "
+                         "release notebook; 4 answer cells matched by grade id",
 }
 
 
@@ -32,7 +42,7 @@ EXPECTED = {
 def graded(tmp_path_factory):
     """A copy of the course, with each master notebook submitted too, graded by
     `course.grade`: {assignment: {student: why not graded}}."""
-    root = copy_course(tmp_path_factory.mktemp("course"))
+    root = copy_course(tmp_path_factory.mktemp("course"), handins=True)
     for assignment in ASSIGNMENTS:
         notebook = submissions.notebook_name(assignment)
         master_dir = root / "submitted" / "master" / assignment
@@ -61,7 +71,7 @@ def test_every_cell_scores_as_expected(graded, assignment, student):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("student, words", [
-    ("broken_json", "not valid JSON"), ("lost_cells", "graded cells are missing")])
+    ("broken_json", "not valid JSON"), ("lost_cells", "nothing to recover")])
 def test_broken_submission_is_reported_and_kept_out_of_the_gradebook(graded, student, words):
     """A damaged notebook gets a clear message and no submission record in the gradebook."""
     root, problems = graded
@@ -69,7 +79,48 @@ def test_broken_submission_is_reported_and_kept_out_of_the_gradebook(graded, stu
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         graded_ids = {s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions}
     assert student not in graded_ids
-    assert graded_ids == {"master", "perfect", "untouched", "seed_student"}
+    assert graded_ids == {"master", "perfect", "untouched", "seed_student", *handins.NAMES}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_summary_says_what_was_recovered_and_how(graded, assignment):
+    """The instructor's summary has a RECOVERED line for each damaged hand-in, naming the
+    damage and how the answers were found, and none for the others."""
+    root, _ = graded
+    first = course.exercises(root, assignment)[0]
+    lines = [line for line in classgrader.warnings_of(root, assignment).splitlines()
+             if line.startswith("RECOVERED")]
+    assert lines == [f"RECOVERED {student}: " + how.format(a=assignment, first=first)
+                     for student, how in sorted(RECOVERED.items())]
+
+
+@pytest.mark.slow
+def test_recovered_answers_say_so_in_the_gradebook_and_feedback(graded):
+    """Each recovered answer cell's gradebook comment says how it was found; the student's
+    feedback page shows it."""
+    root, _ = graded
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        comment = gb.find_comment("rnn_cell_forward", ASSIGNMENT, ASSIGNMENT, "stripped")
+        untouched = gb.find_comment("rnn_cell_forward", ASSIGNMENT, ASSIGNMENT, "perfect")
+        assert comment.auto_comment.startswith("Recovered by the grader: none of its 12")
+        assert comment.auto_comment.endswith(
+            "This answer is the code of your cell that defines rnn_cell_forward.")
+        assert untouched.auto_comment is None
+    html = (root / "feedback" / "stripped" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "that defines rnn_cell_forward" in html
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", ["renamed", "stripped", "deleted_test_cell"])
+def test_recovered_submission_is_left_untouched(graded, student):
+    """Recovery never changes the student's files: the folder is as handed in."""
+    root, _ = graded
+    ours, theirs = root / "submitted" / student, ROOT / "submitted" / student
+    assert sorted(p.relative_to(ours) for p in ours.rglob("*")) == \
+        sorted(p.relative_to(theirs) for p in theirs.rglob("*"))
+    for path in theirs.rglob("*.ipynb"):
+        assert (ours / path.relative_to(theirs)).read_bytes() == path.read_bytes()
 
 
 @pytest.mark.slow
@@ -102,15 +153,12 @@ def test_failing_autograde_leaves_no_half_record(graded):
     """A submission nbgrader itself fails on is reported and its new record removed."""
     root, _ = graded
     path = root / "submitted" / "untouched" / ASSIGNMENT / NOTEBOOK
-    original = path.read_bytes()
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:  # metadata of a schema from the future: nbgrader refuses it
-        cell.metadata.get("nbgrader", {})["schema_version"] = 99
-    nbformat.write(nb, path)
+    stamp = path.with_name("timestamp.txt")  # a time nbgrader cannot read: it fails
+    stamp.write_text("not a time")
     try:
         problems = classgrader.autograde(root, ASSIGNMENT, out=io.StringIO())
     finally:
-        path.write_bytes(original)
+        stamp.unlink()
     assert "nbgrader could not grade it" in problems["untouched"]
     assert "untouched" not in course.scores(root, ASSIGNMENT)
     assert course.scores(root, ASSIGNMENT)["perfect"]["rnn_backward"] == 6

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from rnn_solutions.engine import judge, submissions
+from rnn_solutions.engine import handins, judge, submissions
 
 
 def nbgrader(course, *args):
@@ -45,7 +45,7 @@ def release(course):
                      "are lost), run `make clean` first.")
         if code:
             sys.exit(f"nbgrader generate_assignment failed:\n{log}")
-        samples = declaration.write_samples(course)
+        samples = declaration.write_samples(course) + handins.write_samples(course, assignment)
         print(f"release/{assignment} regenerated; samples: {', '.join(samples) or 'none'}")
 
 
