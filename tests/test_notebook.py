@@ -12,7 +12,7 @@ import pytest
 from conftest import ASSIGNMENTS, KERNEL, ROOT, copy_course, execute, grade_id, same
 from nbclient import NotebookClient
 
-from rnn_solutions.engine import course, judge, submissions
+from rnn_solutions.engine import course, handins, judge, submissions
 from rnn_solutions.lstm_step_by_step import lstm
 from rnn_solutions.rnn_step_by_step import rnn, samples
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
@@ -121,10 +121,11 @@ def test_release_is_in_sync_with_source(tmp_path, assignment):
 def test_samples_are_in_sync_with_release(tmp_path, assignment):
     """Rewriting the sample submissions from the committed release gives the committed ones."""
     fresh = copy_course(tmp_path, ("source", "release"))
-    DECLARED[assignment].write_samples(fresh)
-    notebook = submissions.notebook_name(assignment)
-    for sample in submissions.students(fresh, assignment):
-        path = f"submitted/{sample}/{assignment}/{notebook}"
+    made = DECLARED[assignment].write_samples(fresh) + handins.write_samples(fresh, assignment)
+    committed = {p.relative_to(ROOT) for p in ROOT.glob(f"submitted/*/{assignment}/*")}
+    assert {p.relative_to(fresh) for p in fresh.glob(f"submitted/*/{assignment}/*")} == \
+        committed, f"the samples are not {made}: run `make release`"
+    for path in committed:
         assert (fresh / path).read_bytes() == (ROOT / path).read_bytes(), (
             f"{path} is stale: run `make release`")
 
@@ -193,6 +194,57 @@ def test_release_fails_only_with_not_implemented(assignment):
         assert any(str(where).startswith(f"example_{name}") for where, _ in found), name
 
 
+# a wrong sample of each assignment, a function its visible self-check fails, what the
+# failure says, and the assignment's helper module
+WRONG = {
+    "rnn_step_by_step": ("seed_student", "rnn_cell_backward",
+                         "hint: dh_next is never applied: du = dh_next * (1 - h_next**2)",
+                         "rnn_utils"),
+    "lstm_step_by_step": ("no_carry", "lstm_backward",
+                          "should be fed the dc_prev of step t+1 as its dc_next",
+                          "lstm_utils"),
+}
+
+
+def traceback_of(nb, grade):
+    """(ename, the traceback as the student sees it, colours removed) of a cell's error."""
+    cell = next(c for c in nb.cells if grade_id(c) == grade)
+    error = next(o for o in cell.outputs if o.output_type == "error")
+    return error.ename, re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error.traceback))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_failed_self_check_shows_its_report_without_helper_frames(assignment):
+    """A wrong answer's failing self-check shows what is wrong and the hint, and no frame
+    of the helper module (no traceback at all): in JupyterLab as in the feedback."""
+    student, name, words, helpers = WRONG[assignment]
+    notebook = submissions.notebook_name(assignment)
+    nb = run_notebook(nbformat.read(ROOT / "submitted" / student / assignment / notebook, 4),
+                      ROOT / "release" / assignment)
+    ename, shown = traceback_of(nb, f"test_{name}_values")
+    assert ename == "CheckError"
+    assert shown.startswith(f"CheckError: {name} on the example above:\n  - "), shown
+    assert words in shown
+    for frame_marker in ("Traceback", "File ", helpers, "run_example", "self_check("):
+        assert frame_marker not in shown, shown
+
+
+@pytest.mark.slow
+def test_students_own_exception_keeps_its_traceback_without_helper_frames():
+    """An exception raised in the student's function shows the student's line, and the
+    self-check's frames between the cell and the student's code are hidden."""
+    nb = nbformat.read(ROOT / "submitted" / "perfect" / ASSIGNMENT / NOTEBOOK, 4)
+    cell = next(c for c in nb.cells if grade_id(c) == "rnn_cell_forward")
+    cell.source = cell.source.replace("parameters):\n", "parameters):\n    xt[0, 99]\n", 1)
+    nb = run_notebook(nb, ROOT / "release" / ASSIGNMENT)
+    ename, shown = traceback_of(nb, "test_rnn_cell_forward_structure")
+    assert ename == "IndexError"
+    assert "----> 2     xt[0, 99]" in shown and "in rnn_cell_forward" in shown, shown
+    assert "skipping hidden 2 frame" in shown, shown
+    assert "rnn_utils" not in shown and "run_example" not in shown, shown
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_figures_are_local_files_that_exist(assignment):
     """Every image the notebook shows is a file shipped in the assignment folder."""
@@ -241,7 +293,7 @@ def test_instructors_own_kernel_fails_a_wrong_answer():
     for c in nb.cells:  # the visible self-check would stop the cell first
         c.source = c.source.replace(visible, "0 and " + visible)
     found = dict(errors(run_notebook(nb, ROOT / "source" / ASSIGNMENT)))
-    assert found.get("test_rnn_cell_forward_values") == "AssertionError", found
+    assert found.get("test_rnn_cell_forward_values") == "CheckError", found
     assert "test_rnn_cell_forward_structure" not in found, found
 
 

@@ -44,6 +44,14 @@ import sys
 import warnings
 
 
+class CheckError(AssertionError):
+    """A check that found something wrong. IPython shows its report alone (what is wrong,
+    where, the hint), not a traceback through the helper module that raised it."""
+
+    def _render_traceback_(self):
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
 @contextlib.contextmanager
 def quiet():
     """No warnings, and stderr to stdout (nbgrader scores a cell writing to stderr 0)."""
@@ -76,7 +84,7 @@ def replaced(namespace, name, stand_in):
 
 def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None,
                 ranges=None):
-    """Run fn on the example's inputs and report on one part; AssertionError if wrong.
+    """Run fn on the example's inputs and report on one part; CheckError if wrong.
 
     data -- the stored reference outputs ("expected") and mistakes' fingerprints
     ("mistakes"); labelled(out) -- the output's [(label, array)]; arguments -- the
@@ -84,6 +92,7 @@ def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, 
     calls, and the stand-in that replays it (its `problems` say what each step was fed);
     ranges -- what each array's formula keeps it to (compare.output_problems).
     """
+    __tracebackhide__ = True  # an error of fn shows fn's frames, not this helper's
     expected = [np.array(e) for e in data["expected"]]
     pristine = copy.deepcopy(inputs)
     with quiet(), replaced(getattr(fn, "__globals__", None), helper, replay):
@@ -95,7 +104,7 @@ def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, 
         problems += getattr(replay, "problems", []) + modified_inputs(pristine, inputs,
                                                                        arguments)
     if problems:
-        raise AssertionError(f"{name} on the example above:\n"
+        raise CheckError(f"{name} on the example above:\n"
                              + "\n".join(f"  - {p}" for p in dict.fromkeys(problems)))
     print(f"{name}: the visible {part} checks pass.")
 
@@ -442,10 +451,11 @@ def self_check(name, fn, part="values"):
 
     part -- "structure" checks types, shapes, keys and the cache layout only; "values"
     checks those, the numbers, and that the inputs are left unchanged. Raises
-    AssertionError with a readable report when a check fails, prints a line when all
-    pass. A sequence function is run with a stand-in for your cell function that replays
-    the right answers, so a bug in the cell is not reported twice.
+    CheckError (an AssertionError) with a readable report when a check fails, prints a
+    line when all pass. A sequence function is run with a stand-in for your cell function
+    that replays the right answers, so a bug in the cell is not reported twice.
     """
+    __tracebackhide__ = True  # IPython shows the student's frames, not the helper's
     data, inputs, helper = _data()[name], example_inputs(name), HELPER.get(name)
     own = getattr(fn, "__globals__", {}).get(helper or "")
     replay = _Replay(name, data.get("steps"), inputs, own)
@@ -475,7 +485,7 @@ class _Replay:
         for t in range(x.shape[2]):
             if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
                 return t
-        raise AssertionError(f"{HELPER[self.name]} was called with an input that is not "
+        raise CheckError(f"{HELPER[self.name]} was called with an input that is not "
                              "x[:, :, t] for any t")
 
     def _fed(self, t, what, given, right, source):

@@ -31,6 +31,14 @@ ADDRESS = None  # the judge's Unix socket, set by the grader when it installs th
 
 # ---- wire format --------------------------------------------------------------------------
 
+class CheckError(AssertionError):
+    """A check that found something wrong. IPython shows its report alone (what is wrong,
+    where, the hint), not a traceback through the helper module that raised it."""
+
+    def _render_traceback_(self):
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
 def send(sock, obj):
     """Send one JSON message, prefixed by its length."""
     data = json.dumps(obj).encode()
@@ -164,7 +172,7 @@ def check(grade_id, fn):
         send(sock, {"op": "check", "grade_id": grade_id})
         plan = recv(sock)
         if "error" in plan:
-            raise AssertionError(plan["error"])
+            raise CheckError(plan["error"])
         helper, namespace = plan["helper"], getattr(fn, "__globals__", None)
         own = namespace.get(helper) if helper and isinstance(namespace, dict) else None
         stand_in = StandIn(sock, helper, plan["helper_args"], own) if helper else None
@@ -180,5 +188,5 @@ def check(grade_id, fn):
         send(sock, {"op": "done"})
         verdict = recv(sock)
     if not verdict["passed"]:
-        raise AssertionError(verdict["message"])
+        raise CheckError(verdict["message"])
     print(verdict["message"])

@@ -15,12 +15,12 @@ from rnn_solutions.engine.compare import (  # inlined
     output_problems,
     wrong_outputs,
 )
-from rnn_solutions.engine.kernel_client import quiet, replaced  # inlined
+from rnn_solutions.engine.kernel_client import CheckError, quiet, replaced  # inlined
 
 
 def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None,
                 ranges=None):
-    """Run fn on the example's inputs and report on one part; AssertionError if wrong.
+    """Run fn on the example's inputs and report on one part; CheckError if wrong.
 
     data -- the stored reference outputs ("expected") and mistakes' fingerprints
     ("mistakes"); labelled(out) -- the output's [(label, array)]; arguments -- the
@@ -28,6 +28,7 @@ def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, 
     calls, and the stand-in that replays it (its `problems` say what each step was fed);
     ranges -- what each array's formula keeps it to (compare.output_problems).
     """
+    __tracebackhide__ = True  # an error of fn shows fn's frames, not this helper's
     expected = [np.array(e) for e in data["expected"]]
     pristine = copy.deepcopy(inputs)
     with quiet(), replaced(getattr(fn, "__globals__", None), helper, replay):
@@ -39,7 +40,7 @@ def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, 
         problems += getattr(replay, "problems", []) + modified_inputs(pristine, inputs,
                                                                        arguments)
     if problems:
-        raise AssertionError(f"{name} on the example above:\n"
+        raise CheckError(f"{name} on the example above:\n"
                              + "\n".join(f"  - {p}" for p in dict.fromkeys(problems)))
     print(f"{name}: the visible {part} checks pass.")
 

@@ -22,7 +22,7 @@ from rnn_solutions.engine.compare import (  # inlined
     RTOL,
     numerical_gradient,
 )
-from rnn_solutions.engine.kernel_client import bind, parameter_names, quiet  # inlined
+from rnn_solutions.engine.kernel_client import CheckError, bind, parameter_names, quiet  # inlined
 from rnn_solutions.engine.selfcheck import run_example  # inlined
 from rnn_solutions.rnn_step_by_step.layout import (  # inlined
     ARGUMENTS,
@@ -47,10 +47,11 @@ def self_check(name, fn, part="values"):
 
     part -- "structure" checks types, shapes, keys and the cache layout only; "values"
     checks those, the numbers, and that the inputs are left unchanged. Raises
-    AssertionError with a readable report when a check fails, prints a line when all
-    pass. A sequence function is run with a stand-in for your cell function that replays
-    the right answers, so a bug in the cell is not reported twice.
+    CheckError (an AssertionError) with a readable report when a check fails, prints a
+    line when all pass. A sequence function is run with a stand-in for your cell function
+    that replays the right answers, so a bug in the cell is not reported twice.
     """
+    __tracebackhide__ = True  # IPython shows the student's frames, not the helper's
     data, inputs, helper = _data()[name], example_inputs(name), HELPER.get(name)
     replay = _Replay(name, data, inputs, getattr(fn, "__globals__", {}).get(helper or ""))
     run_example(name, fn, part, inputs, data,
@@ -78,7 +79,7 @@ class _Replay:
         for t in range(x.shape[2]):
             if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
                 return t
-        raise AssertionError(f"{HELPER[self.name]} was called with an input that is not "
+        raise CheckError(f"{HELPER[self.name]} was called with an input that is not "
                              "x[:, :, t] for any t")
 
     def _forward_step(self, xt, h_prev, parameters):
