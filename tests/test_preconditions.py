@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import copy_course
+from conftest import ROOT, copy_course
 
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT
 
@@ -66,3 +66,16 @@ def test_unknown_assignment_is_named_with_the_known_ones(tmp_path):
     assert ("no assignment 'lstm' in source/: the course has lstm_step_by_step, "
             "rnn_step_by_step") in output
     assert "Traceback" not in output
+
+
+def test_github_workflow_runs_the_ci_script_on_every_push_and_pull_request():
+    """The GitHub Actions workflow runs .ci/run (the README's test command inside), on
+    pushes and on pull requests."""
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    triggers = workflow[True]  # YAML reads the key `on` as true
+    assert set(triggers) == {"push", "pull_request"}
+    steps = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    assert any(run.endswith("bash .ci/run") for run in steps), steps
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
