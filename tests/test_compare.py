@@ -37,16 +37,19 @@ def test_values_in_range_get_no_hint(kind, value):
     assert compare.range_hint("x", np.array(value), kind) is None
 
 
-def test_rnn_logits_are_told_they_are_not_probabilities():
-    """An rnn_cell_forward returning logits hears, from the judge, that yt_pred is not a
-    probability distribution, and that it must be a softmax."""
-    def logits(xt, h_prev, parameters):
-        h_next, _, cache = rnn.rnn_cell_forward(xt, h_prev, parameters)
-        return h_next, parameters["Wyh"] @ h_next + parameters["by"], cache
+def unnormalised(xt, h_prev, parameters):
+    """rnn_cell_forward with a softmax that forgets to divide by the column sums (a
+    mistake no fingerprint knows)."""
+    h_next, _, cache = rnn.rnn_cell_forward(xt, h_prev, parameters)
+    return h_next, np.exp(parameters["Wyh"] @ h_next + parameters["by"]), cache
 
+
+def test_rnn_unnormalised_softmax_is_told_it_is_not_probabilities():
+    """An rnn_cell_forward whose softmax is not normalised hears, from the judge, that
+    yt_pred is not a probability distribution, and that it must be a softmax."""
     with pytest.raises(AssertionError, match="yt_pred is not a probability distribution in "
                                              "each column"):
-        grading.check_values("rnn_cell_forward", logits)
+        grading.check_values("rnn_cell_forward", unnormalised)
 
 
 def test_lstm_gate_without_its_sigmoid_is_named():

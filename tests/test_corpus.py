@@ -1,6 +1,7 @@
 """The corpus autograded end to end through nbgrader: every function earns what it should."""
 
 import os
+import re
 import time
 
 import nbformat
@@ -142,6 +143,31 @@ def test_attacks_on_the_course_succeed_without_the_sandbox(tmp_path, capsys):
             e.name: FULL for e in attacks}:
         time.sleep(1)
     assert course.scores(root, ASSIGNMENT) == {e.name: FULL for e in attacks}
+
+
+def told_why(root, assignment, student):
+    """Whether a graded cell of the student's autograded notebook says why it failed: a
+    line starting with `hint:` in its error output (the self-check's or the judge's)."""
+    nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", 4)
+    errors = [line for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")
+              for out in cell.get("outputs", []) if out.output_type == "error"
+              for line in "\n".join(out.traceback).splitlines()]
+    return any(re.search(r"(^|[-;] )hint: ", line) for line in errors)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fixture", "assignment", "corpus"), [
+    ("graded", ASSIGNMENT, CORPUS), ("lstm_graded", "lstm_step_by_step", LSTM_CORPUS)])
+def test_wrong_submissions_are_told_why_and_right_ones_hear_nothing(
+        request, fixture, assignment, corpus):
+    """Graded end to end, at least 85% of the buggy entries get a `hint:` line in a failing
+    graded cell, and no valid alternative gets one."""
+    root = request.getfixturevalue(fixture)
+    buggy = [e.name for e in corpus if e.kind == "buggy"]
+    untold = [name for name in buggy if not told_why(root, assignment, name)]
+    assert len(untold) <= 0.15 * len(buggy), untold
+    assert [e.name for e in corpus if e.kind == "valid"
+            and told_why(root, assignment, e.name)] == []
 
 
 # ---- the LSTM's corpus ----------------------------------------------------------------------

@@ -211,12 +211,12 @@ def test_executed_master_notebook_html_shows_every_image(tmp_path):
         assert src.startswith("data:image/") or (folder / src).is_file(), src
 
 
-def test_self_check_says_logits_are_not_probabilities(utils):
-    """The visible self-check gives the same range hint as the judge: yt_pred returned as
-    logits is not a probability distribution."""
+def test_self_check_says_an_unnormalised_softmax_is_not_probabilities(utils):
+    """The visible self-check gives the same range hint as the judge: yt_pred from a
+    softmax that forgets its normalisation is not a probability distribution."""
     def rnn_cell_forward(xt, h_prev, parameters):
         h_next, _, cache = rnn.rnn_cell_forward(xt, h_prev, parameters)
-        return h_next, parameters["Wyh"] @ h_next + parameters["by"], cache
+        return h_next, np.exp(parameters["Wyh"] @ h_next + parameters["by"]), cache
 
     with pytest.raises(AssertionError, match="hint: yt_pred is not a probability distribution"):
         utils.self_check("rnn_cell_forward", rnn_cell_forward)

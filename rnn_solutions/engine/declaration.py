@@ -35,8 +35,10 @@ class Assignment:
         `inputs` (parameter name -> value, in order) and `expected` (the reference's)."""
         raise NotImplementedError
 
-    def problems(self, name, part, case, output, args_after, label):
-        """What is wrong with `output`, the student's output on `case`, for one part."""
+    def problems(self, name, part, case, output, args_after, label, order=(), fed=()):
+        """What is wrong with `output`, the student's output on `case`, for one part;
+        order -- the steps a sequence function called its cell function for, in order;
+        fed -- what its steps were fed wrong (the `replay`'s problems)."""
         found = layout_problems(case.expected, output, "output")
         if part == "values" and not found:
             found = value_problems(case.expected, output, "output", show=label == "example")
@@ -52,9 +54,15 @@ class Assignment:
         """How many calls of the stand-in a sequence function may make on `case`."""
         return 0
 
-    def is_step_of(self, helper, args, case):
-        """Whether a call of `helper` with `args` is one step of `case` (else refused)."""
-        return False
+    def replay(self, name, case):
+        """An object noting what each step of a sequence function is fed (called with a
+        step's arguments; its `problems` say what was wrong), or None."""
+        return None
+
+    def step_index(self, helper, args, case):
+        """The time step of `case` that a call of `helper` with `args` is, or None (then
+        the call is refused)."""
+        return None
 
     def write_student_files(self, folder):
         """Write the files students get beside the notebook into the source folder

@@ -87,7 +87,8 @@ def rounded(value):
 def example_data(declaration, name):
     """The reference's arrays on the notebook's example of an exercise, in the layout's
     order, and the fingerprints of the known mistakes that get them wrong there: what the
-    students' self-check compares with. {"expected": [...], "mistakes": [...]}, as lists."""
+    students' self-check compares with, and the order the reference takes the steps in.
+    {"expected": [...], "mistakes": [...], "order": [...]}, as lists."""
     case = declaration.case_source.example(name)
     inputs, T_x = list(case.inputs.values()), declaration.steps(case)
     expected = declaration.expected(case)
@@ -99,4 +100,5 @@ def example_data(declaration, name):
         wrong = compare.wrong_outputs(theirs, expected)
         if wrong:
             mistakes.append({"hint": hint, "outputs": {i: theirs[i].tolist() for i in wrong}})
-    return {"expected": [e.tolist() for e in expected], "mistakes": mistakes}
+    order, _ = declaration.reference_steps(name, case)
+    return {"expected": [e.tolist() for e in expected], "mistakes": mistakes, "order": order}

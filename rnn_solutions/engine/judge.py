@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnn_solutions.engine.compare import exception_hint
 from rnn_solutions.engine.declaration import load
 from rnn_solutions.engine.kernel_client import encode, read_exactly, send
 
@@ -250,13 +251,16 @@ class Judge:
                     "cases": [encode(list(case.inputs.values())) for _, case in labelled]})
         problems = {}
         for index, (label, case) in enumerate(labelled):
-            message = self._outcome(conn, window, case)
+            # the steps the stand-in answered, in the order asked, and what they were fed
+            order, replay = [], window.declaration.replay(name, case)
+            message = self._outcome(conn, window, case, (order, replay))
             if message is None:
                 return  # the kernel went away mid-check: no verdict
             if message["op"] == "raised":
-                problems[index] = [f"{name} raised {str(message.get('error', ''))[:300]}"]
+                problems[index] = _raised(name, message, case)
                 continue
-            found = _problems(window, case, message, label)
+            found = _problems(window, case, message, label, order,
+                              getattr(replay, "problems", []))
             if found:
                 problems[index] = found
         done = recv(conn)
@@ -271,8 +275,10 @@ class Judge:
             self.verdicts[window.grade_id] = verdict
         send(conn, {"passed": verdict[0], "message": verdict[1]})
 
-    def _outcome(self, conn, window, case):
-        """The kernel's result for one case, answering its stand-in calls on the way."""
+    def _outcome(self, conn, window, case, watch):
+        """The kernel's result for one case, answering its stand-in calls on the way;
+        watch -- (a list noting the step each call was, the replay noting what it was
+        fed)."""
         budget = window.declaration.calls_allowed(case)
         while (message := recv(conn)) is not None:
             op = message.get("op")
@@ -283,17 +289,23 @@ class Judge:
             if self.window is not window:
                 return None  # the cell ended (a timeout): the stand-in answers no more
             budget -= 1
-            send(conn, self._stand_in(window, case, decode(message.get("args")), budget))
+            send(conn, self._stand_in(window, case, decode(message.get("args")), budget,
+                                      *watch))
         return None
 
-    def _stand_in(self, window, case, args, budget):
+    def _stand_in(self, window, case, args, budget, order, replay):
         """The reference cell function's reply to one call, or an error the kernel raises."""
         helper, declaration = window.helper, window.declaration
         if budget < 0:
             return {"error": f"{helper} was called more often than the case needs; call it "
                              "once per step"}
-        if not declaration.is_step_of(helper, args, case):
+        step = declaration.step_index(helper, args, case)
+        if step is None:
             return {"error": f"{helper} {declaration.not_a_step}"}
+        order.append(step)
+        if replay is not None:
+            with contextlib.suppress(Exception), np.errstate(all="ignore"):
+                replay(*args)  # notes what the step was fed; the reference answers
         try:
             with np.errstate(all="ignore"):  # not s.quiet(): it swaps the process's stderr
                 return {"output": encode(declaration.stand_in(helper, args))}
@@ -310,12 +322,23 @@ class Judge:
         return False, f"{name} on the {labelled[index][0]}:\n{lines}"
 
 
-def _problems(window, case, message, label):
+def _raised(name, message, case):
+    """The lines for a case on which the student's function raised: the exception, the
+    student's line that raised it (as the kernel tells; text only), and why, where the
+    exception's message shows it."""
+    error = str(message.get("error", ""))[:300]
+    line = " ".join(str(message.get("line", "")).split())[:120]
+    hint = exception_hint(error, case.inputs)
+    return [f"{name} raised {error}" + (f" (at `{line}`)" if line else ""),
+            *([f"hint: {hint}"] if hint else [])]
+
+
+def _problems(window, case, message, label, order, fed):
     """What is wrong with the outputs a kernel sent for one case."""
     output, args_after = decode(message["output"]), decode(message["args_after"])
     try:
         return window.declaration.problems(window.name, window.part, case, output,
-                                           args_after, label)
+                                           args_after, label, order, fed)
     except Exception as exc:  # outputs decoded into shapes no check foresaw
         return [f"{window.name}'s output could not be read ({type(exc).__name__})"]
 

@@ -21,6 +21,7 @@ import json
 import socket
 import struct
 import sys
+import traceback
 import warnings
 from collections.abc import Mapping
 
@@ -165,6 +166,14 @@ def quiet():
         yield
 
 
+def raising_line(exc):
+    """The last line of the notebook's code (not a library's) in exc's traceback, or ''."""
+    own = raising_line.__code__.co_filename  # this module's frames (the client's)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "site-packages" not in f.filename and f.filename != own]
+    return (frames[-1].line or "") if frames else ""
+
+
 def check(grade_id, fn):
     """Run the hidden checks of the graded cell that is running; the judge decides."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -182,7 +191,8 @@ def check(grade_id, fn):
                 with replaced(namespace, helper, stand_in), quiet():
                     out = fn(*args)
             except Exception as exc:
-                send(sock, {"op": "raised", "error": f"{type(exc).__name__}: {exc}"})
+                send(sock, {"op": "raised", "error": f"{type(exc).__name__}: {exc}",
+                            "line": raising_line(exc)})
                 continue
             send(sock, {"op": "result", "output": encode(out), "args_after": encode(list(args))})
         send(sock, {"op": "done"})

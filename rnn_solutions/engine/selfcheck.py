@@ -10,6 +10,8 @@ import copy
 import numpy as np
 
 from rnn_solutions.engine.compare import (  # inlined
+    MAX_HINTS,
+    exception_hint,
     fingerprint_matches,
     modified_inputs,
     output_problems,
@@ -32,13 +34,23 @@ def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, 
     expected = [np.array(e) for e in data["expected"]]
     pristine = copy.deepcopy(inputs)
     with quiet(), replaced(getattr(fn, "__globals__", None), helper, replay):
-        out = fn(*inputs)
-    problems = output_problems(lambda: labelled(out), expected, part, True,
-                               lambda actual: stored_hints(data["mistakes"], actual, expected),
-                               ranges)
+        try:
+            out = fn(*inputs)
+        except Exception as exc:  # the student's own error, shown with the hint beneath it
+            hint = exception_hint(f"{type(exc).__name__}: {exc}", dict(zip(arguments, inputs,
+                                                                           strict=False)))
+            if hint:
+                exc.add_note(f"hint: {hint}")
+            raise
+    steps = (getattr(replay, "order", []), data.get("order", []), data.get("steps", []))
+    fed = getattr(replay, "problems", [])  # what the steps were fed wrong: said first
+    problems = output_problems(
+        lambda: labelled(out), expected, part, True,
+        lambda actual: fed or stored_hints(data["mistakes"], actual, expected), ranges, steps)
     if part == "values":
-        problems += getattr(replay, "problems", []) + modified_inputs(pristine, inputs,
-                                                                       arguments)
+        if fed and not problems:  # the replayed steps came out right, but were fed wrong
+            problems = [f"hint: {line}" for line in fed[:MAX_HINTS]]
+        problems += modified_inputs(pristine, inputs, arguments)
     if problems:
         raise CheckError(f"{name} on the example above:\n"
                              + "\n".join(f"  - {p}" for p in dict.fromkeys(problems)))

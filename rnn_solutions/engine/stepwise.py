@@ -18,6 +18,7 @@ student's, answering only the steps of the case being checked, twice per step at
 
 import copy
 import importlib
+import types
 
 import numpy as np
 
@@ -51,13 +52,17 @@ class StepByStep(Assignment):
             sizes = ", ".join(f"{k}={v}" for k, v in dims._asdict().items())
             yield f"hidden case {i} ({sizes})", case
 
-    def problems(self, name, part, case, output, args_after, label):
-        """What is wrong with `output` on `case`; hidden expected values are never shown."""
+    def problems(self, name, part, case, output, args_after, label, order=(), fed=()):
+        """What is wrong with `output` on `case`; hidden expected values are never shown.
+        order -- the steps the student's sequence function called the cell function for;
+        fed -- what the replay found its steps were fed wrong (said before any guess)."""
         T_x, expected = self.steps(case), self.expected(case)
+        right_order, step_outputs = self.reference_steps(name, case)
         found = compare.output_problems(
             lambda: self.layout.labelled(name, output, T_x), expected, part,
-            label == "example", lambda actual: self.diagnose(name, actual, case, expected),
-            self.layout.RANGES)
+            label == "example",
+            lambda actual: list(fed) or self.diagnose(name, actual, case, expected),
+            self.layout.RANGES, (list(order), right_order, step_outputs))
         if part == "structure":
             return found
         return found + compare.modified_inputs(list(case.inputs.values()), list(args_after),
@@ -97,17 +102,48 @@ class StepByStep(Assignment):
     def calls_allowed(self, case):
         return CALLS_PER_STEP * self.steps(case)
 
-    def is_step_of(self, helper, args, case):
-        """Whether a call of the cell function is one step of the sequence case being run:
-        a backward step gets one step's whole cache; a forward step gets x[:, :, t] for
-        some t (its first argument) and the case's parameters (its last)."""
+    def step_index(self, helper, args, case):
+        """The time step of the sequence case being run that a call of the cell function
+        is, or None: a backward step gets step t's whole cache; a forward step gets
+        x[:, :, t] (its first argument) and the case's parameters (its last)."""
         if not isinstance(args, list) or len(args) != len(self.arguments[helper]):
-            return False
+            return None
         if "caches" in case.inputs:
-            return any(same_tree(args[-1], cache) for cache in case.inputs["caches"][0])
+            return next((t for t, cache in enumerate(case.inputs["caches"][0])
+                         if same_tree(args[-1], cache)), None)
         x = case.inputs["x"]
-        return same_tree(args[-1], case.inputs["parameters"]) and any(
-            same_tree(args[0], x[:, :, t]) for t in range(x.shape[2]))
+        if not same_tree(args[-1], case.inputs["parameters"]):
+            return None
+        return next((t for t in range(x.shape[2]) if same_tree(args[0], x[:, :, t])), None)
+
+    def replay(self, name, case):
+        """The students' self-check replay on `case` (the assignment's student_files
+        `replay`), so the judge says what each step was fed as the self-check does."""
+        make = getattr(self.student_files, "replay", None)
+        return make(name, case) if make else None
+
+    def reference_steps(self, name, case):
+        """How the reference's sequence function takes the steps of `case`: (the step
+        indices in the order it calls the cell function, [what each step's call returned]
+        by step); ([], []) for a cell function."""
+        helper = self.helpers.get(name)
+        if not helper:
+            return [], []
+        own, order, outputs = getattr(self.reference, helper), [], {}
+
+        def record(*args):
+            out = own(*args)
+            order.append(self.step_index(helper, list(args), case))
+            outputs[order[-1]] = out
+            return out
+
+        # the reference's function with `record` as its cell function, in globals of its
+        # own: the module stays as it is for everyone else (the judge runs in a thread)
+        sequence = getattr(self.reference, name)
+        watched = types.FunctionType(sequence.__code__, {**vars(self.reference), helper: record},
+                                     name, sequence.__defaults__)
+        watched(*copy.deepcopy(list(case.inputs.values())))
+        return order, [outputs[t] for t in sorted(outputs)]
 
     def write_student_files(self, folder):
         if self.student_files:

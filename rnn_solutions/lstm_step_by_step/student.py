@@ -55,19 +55,20 @@ def self_check(name, fn, part="values"):
     __tracebackhide__ = True  # IPython shows the student's frames, not the helper's
     data, inputs, helper = _data()[name], example_inputs(name), HELPER.get(name)
     own = getattr(fn, "__globals__", {}).get(helper or "")
-    replay = _Replay(name, data.get("steps"), inputs, own)
+    replay = Replay(name, data.get("steps"), inputs, own)
     run_example(name, fn, part, inputs, data,
                 lambda out: labelled(name, out, steps_of(name, inputs)), ARGUMENTS[name],
                 helper, replay, RANGES)
 
 
-class _Replay:
+class Replay:
     """A stand-in for the cell function that replays the reference's steps on the example,
     and notes which state or gradient each step was fed."""
 
     def __init__(self, name, steps, inputs, own=None):
         self.name, self.steps, self.inputs, self.problems = name, steps, inputs, []
         self.names = parameter_names(own, ARGUMENTS.get(HELPER.get(name), ()))
+        self.order = []  # the steps called for, in order
 
     def __call__(self, *args, **kwargs):
         # called by position or by keyword, as the cell function would be
@@ -81,6 +82,7 @@ class _Replay:
         x = self.inputs[0] if self.name == "lstm_forward" else self.inputs[1][1]
         for t in range(x.shape[2]):
             if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
+                self.order.append(t)
                 return t
         raise CheckError(f"{HELPER[self.name]} was called with an input that is not "
                              "x[:, :, t] for any t")

@@ -27,11 +27,26 @@ def example_data(name):
     from rnn_solutions.lstm_step_by_step.grading import LSTM
 
     data, case = inline.example_data(LSTM, name), cases.example(name)
+    steps = _steps(name, case)
+    return {**data, "steps": steps} if steps is not None else data
+
+
+def _steps(name, case):
+    """What the replay of a sequence function's steps holds on a case (None for a cell
+    function)."""
     if name == "lstm_forward":
-        data["steps"] = [_forward_step(cache) for cache in case.expected[3][0]]
+        return [_forward_step(cache) for cache in case.expected[3][0]]
     if name == "lstm_backward":
-        data["steps"] = backward_steps(*case.inputs.values())
-    return data
+        return backward_steps(*case.inputs.values())
+    return None
+
+
+def replay(name, case):
+    """The self-check's stand-in for the cell function, on any case of a sequence
+    function: the judge runs it beside the reference to say what each step was fed, as
+    the self-check does. None for a cell function."""
+    steps = _steps(name, case)
+    return None if steps is None else student.Replay(name, steps, list(case.inputs.values()))
 
 
 def _forward_step(cache):

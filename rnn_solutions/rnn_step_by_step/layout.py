@@ -16,6 +16,7 @@ from rnn_solutions.engine.compare import (  # inlined
     ShapeError,
     _items,
     shape_problems,
+    steps_hint,
     value_lines,
 )
 
@@ -86,7 +87,8 @@ def arrays(name, out, T_x):
             raise ShapeError("caches should be the tuple (list of caches, x); hint: it is the "
                              "bare list of caches, return (caches, x)")
         cell_caches, x = _items(caches, 2, "caches (list of caches, x)")
-        cell_caches = _items(cell_caches, T_x, "caches[0], one cache per time step,")
+        cell_caches = _items(cell_caches, T_x, "caches[0], one cache per time step,",
+                             steps_hint)
         out = [h, y_pred, x]
         for t, cache in enumerate(cell_caches):
             cache = _items(cache, 4, f"caches[0][{t}] (h_next, h_prev, xt, parameters)")

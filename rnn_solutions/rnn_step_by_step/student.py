@@ -53,18 +53,19 @@ def self_check(name, fn, part="values"):
     """
     __tracebackhide__ = True  # IPython shows the student's frames, not the helper's
     data, inputs, helper = _data()[name], example_inputs(name), HELPER.get(name)
-    replay = _Replay(name, data, inputs, getattr(fn, "__globals__", {}).get(helper or ""))
+    replay = Replay(name, data, inputs, getattr(fn, "__globals__", {}).get(helper or ""))
     run_example(name, fn, part, inputs, data,
                 lambda out: labelled(name, out, steps_of(name, inputs)), ARGUMENTS[name],
                 helper, replay, RANGES)
 
 
-class _Replay:
+class Replay:
     """A stand-in for the cell function that replays the reference's steps on the example."""
 
     def __init__(self, name, data, inputs, own=None):
         self.name, self.data, self.inputs, self.problems = name, data, inputs, []
         self.names = parameter_names(own, ARGUMENTS.get(HELPER.get(name), ()))
+        self.order = []  # the steps called for, in order
 
     def __call__(self, *args, **kwargs):
         # called by position or by keyword, as the cell function would be
@@ -78,6 +79,7 @@ class _Replay:
         x = self.inputs[0] if self.name == "rnn_forward" else self.inputs[1][1]
         for t in range(x.shape[2]):
             if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
+                self.order.append(t)
                 return t
         raise CheckError(f"{HELPER[self.name]} was called with an input that is not "
                              "x[:, :, t] for any t")
