@@ -161,6 +161,20 @@ def test_reordered_graded_cells_are_put_back_in_order(tmp_path):
     assert "graded cells reordered" in recovered.summary()
 
 
+def test_a_graded_cell_the_release_does_not_have_is_dropped(tmp_path):
+    """A copied answer cell given a new grade id (nbgrader would look for it in the
+    gradebook and fail) is left out of the rebuilt notebook; the answers are kept."""
+    a = ASSIGNMENTS[0]
+    nb = perfect(a)
+    extra = copy.deepcopy(nb.cells[answer_index(nb, 0)])
+    extra.id, extra.metadata.nbgrader["grade_id"] = "mine", "my_scratch_cell"
+    extra.source = "x = 1"
+    nb.cells.append(extra)
+    recovered = examine(hand_in(tmp_path, a, nb), release(a))
+    assert_rebuilt_with_perfect_answers(recovered, a)
+    assert "graded cells the release does not have (my_scratch_cell)" in recovered.summary()
+
+
 @pytest.mark.parametrize("damage", ["schema_version", "points", "grade_type"])
 def test_damaged_metadata_is_rebuilt(tmp_path, damage):
     """Metadata nbgrader would refuse (a schema from elsewhere, a field of the wrong type)

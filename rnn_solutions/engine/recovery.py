@@ -149,6 +149,9 @@ def damages(nb, release):
         out.append(f"graded cells duplicated ({', '.join(doubled)})")
     if not missing and not doubled and [g for g in found if g in kinds] != required:
         out.append("graded cells reordered")
+    unknown = [g for g in found if g not in kinds]
+    if unknown:
+        out.append(f"graded cells the release does not have ({', '.join(map(str, unknown))})")
     retyped = [_grade_id(c) for c in nb.cells
                if _is_graded(c) and kinds.get(_grade_id(c), c.cell_type) != c.cell_type]
     if retyped:
