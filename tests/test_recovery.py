@@ -214,13 +214,50 @@ def test_unreadable_notebook_is_refused(tmp_path, text, words):
         examine(hand_in(tmp_path, a, text), release(a))
 
 
+def graded(nb):
+    """[(grade_id, source)] of a notebook's answer and test cells."""
+    return [(c.metadata.nbgrader.grade_id, c.source) for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")
+            or c.metadata.get("nbgrader", {}).get("solution")]
+
+
 def test_test_cells_always_come_from_the_release(tmp_path):
-    """A student's edit of a test cell in a stripped notebook does not survive."""
+    """A student's edit of a test cell in a stripped notebook is no graded cell: every test
+    cell of the rebuilt notebook is the release's."""
     a = ASSIGNMENTS[0]
     nb = handins.stripped(json.loads(nbformat.writes(perfect(a))))
     test = next(c for c in nb.cells if c.source.startswith('"""') and "self_check" in c.source)
-    original = test.source
     test.source = "pass  # checks removed"
     recovered = examine(hand_in(tmp_path, a, nb), release(a))
-    assert original in [c.source for c in recovered.notebook.cells]
-    assert "pass  # checks removed" not in [c.source for c in recovered.notebook.cells]
+    assert graded(recovered.notebook) == graded(perfect(a))
+
+
+def test_the_students_other_code_cells_are_kept_after_their_answer(tmp_path):
+    """A helper function in a cell of its own, after an answer, is kept right after that
+    answer cell, so the answers that use it still run; copies of the release's cells are
+    not added twice."""
+    a = ASSIGNMENTS[0]
+    nb = handins.stripped(json.loads(nbformat.writes(perfect(a))))
+    first = next(i for i, c in enumerate(nb.cells) if c.source.startswith("def "))
+    nb.cells.insert(first + 1, nbformat.v4.new_code_cell("def my_helper(z):\n    return z"))
+    recovered = examine(hand_in(tmp_path, a, nb), release(a))
+    sources = [c.source for c in recovered.notebook.cells]
+    at = answer_index(recovered.notebook, 0)
+    assert sources[at + 1] == "def my_helper(z):\n    return z"
+    assert len(sources) == len(release(a).cells) + 1
+    assert "1 other code cell of the student's kept" in recovered.summary()
+    assert graded(recovered.notebook) == graded(perfect(a))
+
+
+def test_a_cell_defining_two_answers_fills_both(tmp_path):
+    """Two asked-for functions pasted into one cell: both answer cells get that code."""
+    a = ASSIGNMENTS[0]
+    nb = handins.stripped(json.loads(nbformat.writes(perfect(a))))
+    code = [i for i, c in enumerate(nb.cells) if c.source.startswith("def ")]
+    both = nb.cells[code[0]].source + "\n\n\n" + nb.cells[code[1]].source
+    nb.cells[code[0]].source = both
+    del nb.cells[code[1]]
+    recovered = examine(hand_in(tmp_path, a, nb), release(a))
+    firsts = list(answers(recovered.notebook).values())[:2]
+    assert firsts == [both, both]
+    assert "no code found" not in recovered.summary()

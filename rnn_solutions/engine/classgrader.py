@@ -45,24 +45,25 @@ def _start_worker(root):
     _api = NbGraderAPI(submissions.course_directory(root, config), config=config)
 
 
-def _grade_at(root, assignment, student, comments=None):
+def _grade_at(root, assignment, student, comments=None, staged=None):
     """Autograde one student on a Dask worker, loading nbgrader there on first use."""
     if _api is None or Path(_api.coursedir.root) != Path(root):
         _start_worker(root)
-    return _grade(assignment, student, comments)
+    return _grade(assignment, student, comments, staged)
 
 
-def _grade(assignment, student, comments=None, tries=2):
+def _grade(assignment, student, comments=None, staged=None, tries=2):
     """Autograde one student in this worker; (student, success, error text, log).
 
     comments -- None, or {answer grade_id: comment} for a recovered submission: it is
     graded from its staged copy (submissions.RECOVERED), and each comment is saved as the
-    answer cell's automatic comment in the gradebook (the feedback shows it).
+    answer cell's automatic comment in the gradebook (the feedback shows it);
+    staged -- the digest of the submission when that copy was made (the record says so).
     The completion record is removed first and written last, once nbgrader has saved
     every grade. A kernel that fails to start is tried again once.
     """
     root = _api.coursedir.root
-    graded = submissions.digest(root, assignment, student)  # what this run grades
+    graded = staged or submissions.digest(root, assignment, student)  # what this run grades
     submissions.forget_completion(root, assignment, student)
     submitted = _api.coursedir.submitted_directory
     if comments is not None:
@@ -132,6 +133,8 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
     release = submissions.release_notebook(root, assignment)
     everyone = submissions.students(root, assignment)
     in_gradebook = _graded_students(root, assignment)
+    # todo: {student: (gradebook comments, digest of the staged copy) if recovered, else
+    # (None, None)}
     failures, todo, interrupted, recovered = {}, {}, [], {}
     for student in everyone:
         try:
@@ -143,11 +146,13 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
             recovered[student] = found.summary()
         if force or student not in in_gradebook or \
                 not submissions.is_complete(root, assignment, student):
-            if found:
+            if found:  # the digest first: a resubmission while staging is graded again
+                digest = submissions.digest(root, assignment, student)
                 submissions.stage(root, assignment, student, found)
+                todo[student] = (found.comments(), digest)
             else:
                 submissions.unstage(root, assignment, student)
-            todo[student] = found.comments() if found else None
+                todo[student] = (None, None)
             if submissions.was_started(root, assignment, student):
                 interrupted.append(student)
     submissions.write_recovery_notes(root, assignment, recovered)
@@ -219,8 +224,8 @@ def _on_processes(root, assignment, todo, jobs, out):
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                      initargs=(root,)) as pool:
-        running = {pool.submit(_grade, assignment, student, comments): student
-                   for student, comments in todo.items()}
+        running = {pool.submit(_grade, assignment, student, *recovered): student
+                   for student, recovered in todo.items()}
         try:
             for done in futures.as_completed(running):
                 yield _result(done, running[done])
@@ -240,8 +245,8 @@ def _on_dask(root, assignment, todo, jobs, address):
     else:
         cluster = address
     with Client(cluster) as client:
-        running = {client.submit(_grade_at, str(root), assignment, student, comments,
-                                 pure=False): student for student, comments in todo.items()}
+        running = {client.submit(_grade_at, str(root), assignment, student, *recovered,
+                                 pure=False): student for student, recovered in todo.items()}
         for done in as_completed(running):
             yield _result(done, running[done])
     if address == "local":

@@ -22,6 +22,7 @@ copy of the submission (classgrader.py).
 import collections
 import copy
 import difflib
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -58,20 +59,22 @@ class Recovered:
     original: str
     notes: list = field(default_factory=list)
     answers: dict = field(default_factory=dict)
+    functions: dict = field(default_factory=dict)  # {answer grade_id: the function asked for}
 
     def summary(self):
         """The notes as one line."""
         return "; ".join(self.notes)
 
     def comments(self):
-        """{answer grade_id: the comment its cell gets in the gradebook and the feedback}."""
-        functions = {_grade_id(c): (_defines(c.source) or ["it"])[0]
-                     for c in self.notebook.cells if _is_answer(c)}
+        """{answer grade_id: the comment its cell gets in the gradebook and the feedback},
+        HTML-escaped (the feedback renders comments as Markdown; file names are the
+        student's)."""
         comments = {}
         for grade_id, how in self.answers.items():
             found = "" if how is None else " This answer is the code of your cell " + \
-                METHODS[how].format(function=functions.get(grade_id, "it")) + "."
-            comments[grade_id] = f"Recovered by the grader: {self.summary()}.{found}"
+                METHODS[how].format(function=self.functions.get(grade_id, "it")) + "."
+            comments[grade_id] = html.escape(f"Recovered by the grader: {self.summary()}."
+                                             f"{found}")
         return comments
 
 
@@ -91,25 +94,35 @@ def examine(folder, release):
         path = folder / others[0]
         notes.append(f"graded {others[0]!r} as {name} (renamed)")
     nb = _read(path)
+    functions = {_grade_id(c): (_defines(c.source) or [_grade_id(c)])[0]
+                 for c in release.cells if _is_answer(c)}
     damage = damages(nb, release)
     if not damage:
         answers = dict.fromkeys(_grade_id(c) for c in nb.cells if _is_answer(c))
-        return Recovered(nb, path.name, notes, answers) if notes else None
-    rebuilt, answers = rebuild(nb, release)
+        return Recovered(nb, path.name, notes, answers, functions) if notes else None
+    rebuilt, answers, kept = rebuild(nb, release)
     if not answers:
-        raise UnrecoverableError(f"{damage[0]}, and no cell of {path.name} holds an answer (none "
-                            "defines the functions asked for): nothing to recover; ask the "
-                            "student to paste their answers into a fresh copy of the release "
-                            "notebook")
+        raise UnrecoverableError(
+            f"{damage[0]}, and no cell of {path.name} holds an answer (none defines the "
+            "functions asked for): nothing to recover; ask the student to paste their "
+            "answers into a fresh copy of the release notebook")
+    return Recovered(rebuilt, path.name, notes + damage + _how(answers, functions, kept),
+                     answers, functions)
+
+
+def _how(answers, functions, kept):
+    """Notes on how a notebook was rebuilt: answers found by each method, answers not
+    found, other code cells of the student's kept."""
     counts = collections.Counter(answers.values())
-    notes += damage + ["rebuilt from the release notebook"]
+    notes = ["rebuilt from the release notebook"]
     notes += [f"{counts[how]} answer cell{'s' * (counts[how] > 1)} matched by {how}"
               for how in METHODS if counts[how]]
-    unanswered = [_defines(c.source)[0] for c in release.cells
-                  if _is_answer(c) and _grade_id(c) not in answers]
+    unanswered = [name for grade_id, name in functions.items() if grade_id not in answers]
     if unanswered:
         notes.append(f"no code found for {', '.join(unanswered)}: graded as not answered")
-    return Recovered(rebuilt, path.name, notes, answers)
+    if kept:
+        notes.append(f"{kept} other code cell{'s' * (kept > 1)} of the student's kept")
+    return notes
 
 
 def _read(path):
@@ -139,7 +152,8 @@ def damages(nb, release):
     try:
         FastMetadataValidator().validate_nb(nb)
     except Exception as exc:  # nbgrader's, jsonschema's or a KeyError for a missing field
-        out.append(f"its nbgrader metadata is damaged ({type(exc).__name__}: {exc})")
+        said = str(getattr(exc, "message", exc)).splitlines()[0][:120] if str(exc) else ""
+        out.append(f"its nbgrader metadata is damaged ({type(exc).__name__}: {said})")
     missing = [g for g in required if g not in found]
     if missing:
         out.append(f"{len(missing)} graded cell{'s' * (len(missing) > 1)} missing "
@@ -161,28 +175,57 @@ def damages(nb, release):
 
 def rebuild(nb, release):
     """(the release notebook with each answer cell holding the student's code, {answer
-    grade_id: how it was found}); an answer found nowhere keeps the release's code."""
+    grade_id: how it was found}, how many other code cells of the student's were kept);
+    an answer found nowhere keeps the release's code. The student's other code cells
+    (helpers, say; not copies of the release's cells, not graded cells) are kept after
+    the answer cell they followed."""
     rebuilt = copy.deepcopy(release)
     theirs = [c for c in nb.cells if c.cell_type == "code"]
     ours = [c for c in rebuilt.cells if c.cell_type == "code"]
     aligned = _aligned(ours, theirs)
-    used, answers = set(), {}
+    matched, answers = {}, {}  # {index in theirs: the answer cell it fills}
     for index, cell in enumerate(ours):
         if not _is_answer(cell):
             continue
         for how in METHODS:
-            match = _find(how, index, cell, theirs, aligned, used)
+            match = _find(how, index, cell, theirs, aligned, set(matched))
             if match is not None:
                 cell.source = theirs[match].source
-                used.add(match)
+                matched[match] = cell
                 answers[_grade_id(cell)] = how
                 break
-    return rebuilt, answers
+    kept = _keep_others(rebuilt, theirs, matched, {c.source for c in ours})
+    return rebuilt, answers, kept
+
+
+def _keep_others(rebuilt, theirs, matched, released):
+    """Insert the student's other code cells into `rebuilt`, each after the answer cell
+    that came before it in their notebook (before the first answer if none did); their
+    number."""
+    answers = [c for c in rebuilt.cells if _is_answer(c)]
+    after, last = {}, None  # {id of an answer cell: the student's cells that follow it}
+    for j, cell in enumerate(theirs):
+        if j in matched:
+            last = matched[j]
+        elif cell.source.strip() and cell.source not in released and not _is_graded(cell):
+            after.setdefault(id(last), []).append(nbformat.v4.new_code_cell(
+                cell.source, id=f"student-{j}"))
+    if not answers or not after:
+        return 0
+    cells = []
+    for cell in rebuilt.cells:
+        if cell is answers[0]:
+            cells += after.get(id(None), [])
+        cells.append(cell)
+        cells += after.get(id(cell), [])
+    rebuilt.cells = cells
+    return sum(map(len, after.values()))
 
 
 def _find(how, index, cell, theirs, aligned, used):
     """The index in `theirs` of the student's cell for answer `cell` (the `index`-th code
-    cell of the release) found by method `how`, or None."""
+    cell of the release) found by method `how`, or None; a cell defining several asked-for
+    functions may fill several answer cells, otherwise a cell fills one."""
     free = [j for j in range(len(theirs)) if j not in used]
     if how == "grade id":
         hits = [j for j in free if _grade_id(theirs[j]) == _grade_id(cell)]
@@ -190,7 +233,7 @@ def _find(how, index, cell, theirs, aligned, used):
         hits = [j for j in free if cell.get("id") and theirs[j].get("id") == cell.get("id")]
     elif how == "function name":
         wanted = set(_defines(cell.source))
-        hits = [j for j in free if wanted & set(_defines(theirs[j].source))]
+        hits = [j for j in range(len(theirs)) if wanted & set(_defines(theirs[j].source))]
     else:
         hits = [aligned[index]] if aligned.get(index) in free else []
     return hits[-1] if hits else None  # the last one: what running the notebook leaves
