@@ -145,7 +145,8 @@ def output_problems(labelled, expected, part, show_expected, hints=lambda actual
     ranges -- {array name: "softmax", "tanh" or "sigmoid"}: what its formula keeps it to,
     so that a wrong array outside that range gets a hint saying so;
     steps -- for a sequence function, (the steps it called its cell function for, in
-    order; the reference's order; what the cell function returns at each step)."""
+    order; the reference's order; what the cell function returns at each step), or a
+    function giving them (called only for a wrong output)."""
     try:
         pairs = labelled()
     except ShapeError as problem:
@@ -167,7 +168,7 @@ def value_hints(labels, actual, expected, known=(), ranges=None, steps=None):
     if any, which say it best; else what the arrays show: the order the steps were taken
     in and what a step contributed (`steps`), a range their formula keeps them to
     (`ranges`), what they are instead of the right value (as in output_problems)."""
-    order, right_order, step_outputs = steps or ((), (), ())
+    order, right_order, step_outputs = (steps() if callable(steps) else steps) or ((), (), ())
     turned = order_hint(order, right_order)
     if known:
         return list(dict.fromkeys([*turned, *known]))[:MAX_HINTS]
@@ -255,6 +256,7 @@ def neighbour_hints(labels, actual, expected, wrong):
 
 
 def _close(a, b):
+    """Whether two arrays are equal within the checks' tolerance."""
     return a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL)
 
 
@@ -270,12 +272,12 @@ def _scaled(label, a, e):
     for k, word in ((1 / c, "divided by"), (c, "multiplied by")):
         if k >= 2 and np.isclose(k, round(k), rtol=1e-9, atol=1e-6):
             return (f"{label} is the right value {word} {round(k)}: a mean where a sum is "
-                    "needed, or a factor too many? (a gradient adds up over the batch and "
-                    "the steps)")
+                    "needed, or a factor too many?")
     return f"{label} is {c:.3g} times the right value: a constant factor too many or missing?"
 
 
 def _transposed(label, a, e):
+    """'... is the right value transposed' for a square array, when it is."""
     if e.ndim == 2 and e.shape[0] == e.shape[1] and not _close(e, e.T) and _close(a, e.T):
         return (f"{label} is the right value transposed: a matrix product in the wrong order, "
                 "or a .T too many or missing?")
@@ -283,10 +285,11 @@ def _transposed(label, a, e):
 
 
 def _elsewhere(labels, i, a, expected):
-    """'x holds what y should hold' when a is another array's right value; when x and y
-    are the same array of two items of a list (two steps), (the list, that hint)."""
+    """'x holds what y should hold' when a is another array's right value (not a constant
+    one, such as zeros: those say nothing); when x and y are the same array of two items
+    of a list (two steps), (the list, that hint)."""
     for j, other in enumerate(expected):
-        if j != i and _close(a, other) and not _close(other, expected[i]):
+        if j != i and np.ptp(other) > 0 and _close(a, other) and not _close(other, expected[i]):
             text = f"{labels[i]} holds what {labels[j]} should hold"
             ours, theirs = (re.findall(r"\[(\d+)\]", label) for label in (labels[i], labels[j]))
             if len(ours) != len(theirs) or _leaf(labels[i]) != _leaf(labels[j]):
@@ -317,16 +320,18 @@ def _time_shifted(label, a, e):
             found[t] = sources[0]
         else:
             unmatched += 1
+    if len(found) < 2 or unmatched > 1:
+        return None
     shifts = {s - t for t, s in found.items()}
-    reversed_ = all(s == T_x - 1 - t for t, s in found.items())
-    if len(found) < 2 or unmatched > 1 or (len(shifts) != 1) == (not reversed_):
-        return None  # nothing, or more than one story fits
-    move = "reversed" if reversed_ else shifts.pop()
-    if move == "reversed":
-        return (f"{label}[..., t] holds the right value of step T_x - 1 - t: the steps are "
-                "in reverse order (does the loop run backwards in time?)")
-    return (f"{label}[..., t] holds the right value of step t {'+-'[move < 0]} {abs(move)}: "
-            "stored before the step was taken, or indexed with the wrong t?")
+    mirrored = all(s == T_x - 1 - t for t, s in found.items())
+    if mirrored and len(shifts) > 1:
+        return (f"{label}[..., t] holds the right value of step T_x - 1 - t: stored at the "
+                "mirrored index, or the steps taken in the wrong direction?")
+    if len(shifts) == 1 and not mirrored:
+        move = shifts.pop()
+        return (f"{label}[..., t] holds the right value of step t {'+-'[move < 0]} "
+                f"{abs(move)}: stored before the step was taken, or indexed with the wrong t?")
+    return None  # no story, or more than one, fits
 
 
 # ---- what an exception says --------------------------------------------------------------
@@ -340,8 +345,8 @@ def exception_hint(error, arguments):
     if m := re.search(r"broadcast together with shapes \((\d+),(\d+)\) \((\d+),(\d+)\)", error):
         a, b, c, d = map(int, m.groups())
         if b == c:
-            return (f"shapes ({a}, {b}) and ({c}, {d}) cannot be multiplied entry by entry, "
-                    "but their matrix product is defined: use np.dot (or @), not *")
+            return (f"shapes ({a}, {b}) and ({c}, {d}) do not combine entry by entry, but "
+                    "their matrix product is defined: is a * where np.dot (or @) is meant?")
     if m := re.search(r"shapes \((\d+),(\d+)\) and \((\d+),(\d+)\) not aligned", error):
         a, b, c, d = map(int, m.groups())
         fixes = [(a == c, "the first operand transposed (.T)"),

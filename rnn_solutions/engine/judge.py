@@ -253,7 +253,7 @@ class Judge:
         for index, (label, case) in enumerate(labelled):
             # the steps the stand-in answered, in the order asked, and what they were fed
             order, replay = [], window.declaration.replay(name, case)
-            message = self._outcome(conn, window, case, (order, replay))
+            message = self._outcome(conn, window, case, order, replay)
             if message is None:
                 return  # the kernel went away mid-check: no verdict
             if message["op"] == "raised":
@@ -275,10 +275,10 @@ class Judge:
             self.verdicts[window.grade_id] = verdict
         send(conn, {"passed": verdict[0], "message": verdict[1]})
 
-    def _outcome(self, conn, window, case, watch):
+    def _outcome(self, conn, window, case, order, replay):
         """The kernel's result for one case, answering its stand-in calls on the way;
-        watch -- (a list noting the step each call was, the replay noting what it was
-        fed)."""
+        order -- a list noting the step each call was; replay -- the self-check's replay
+        (or None), noting what each step was fed."""
         budget = window.declaration.calls_allowed(case)
         while (message := recv(conn)) is not None:
             op = message.get("op")
@@ -290,7 +290,7 @@ class Judge:
                 return None  # the cell ended (a timeout): the stand-in answers no more
             budget -= 1
             send(conn, self._stand_in(window, case, decode(message.get("args")), budget,
-                                      *watch))
+                                      order, replay))
         return None
 
     def _stand_in(self, window, case, args, budget, order, replay):
@@ -308,9 +308,12 @@ class Judge:
                 replay(*args)  # notes what the step was fed; the reference answers
         try:
             with np.errstate(all="ignore"):  # not s.quiet(): it swaps the process's stderr
-                return {"output": encode(declaration.stand_in(helper, args))}
+                out = declaration.stand_in(helper, args)
         except Exception as exc:  # the student's arguments, e.g. of the wrong shapes
             return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        if replay is not None:
+            replay.answered(step, out)
+        return {"output": encode(out)}
 
     @staticmethod
     def _summary(name, problems, labelled):

@@ -167,10 +167,10 @@ def quiet():
 
 
 def raising_line(exc):
-    """The last line of the notebook's code (not a library's) in exc's traceback, or ''."""
-    own = raising_line.__code__.co_filename  # this module's frames (the client's)
+    """The last line of the notebook's own code (its cells: ipykernel names their files
+    ipykernel_PID/...) in exc's traceback, or ''."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if "site-packages" not in f.filename and f.filename != own]
+              if "ipykernel_" in f.filename or f.filename.startswith("<ipython-input")]
     return (frames[-1].line or "") if frames else ""
 
 

@@ -39,7 +39,7 @@ def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, 
         except Exception as exc:  # the student's own error, shown with the hint beneath it
             hint = exception_hint(f"{type(exc).__name__}: {exc}", dict(zip(arguments, inputs,
                                                                            strict=False)))
-            if hint:
+            if hint and hasattr(exc, "add_note"):  # Python 3.11+ (PEP 678)
                 exc.add_note(f"hint: {hint}")
             raise
     steps = (getattr(replay, "order", []), data.get("order", []), data.get("steps", []))

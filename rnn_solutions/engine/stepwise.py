@@ -57,12 +57,11 @@ class StepByStep(Assignment):
         order -- the steps the student's sequence function called the cell function for;
         fed -- what the replay found its steps were fed wrong (said before any guess)."""
         T_x, expected = self.steps(case), self.expected(case)
-        right_order, step_outputs = self.reference_steps(name, case)
         found = compare.output_problems(
             lambda: self.layout.labelled(name, output, T_x), expected, part,
             label == "example",
             lambda actual: list(fed) or self.diagnose(name, actual, case, expected),
-            self.layout.RANGES, (list(order), right_order, step_outputs))
+            self.layout.RANGES, lambda: (list(order), *self.reference_steps(name, case)))
         if part == "structure":
             return found
         return found + compare.modified_inputs(list(case.inputs.values()), list(args_after),
@@ -138,7 +137,8 @@ class StepByStep(Assignment):
             return out
 
         # the reference's function with `record` as its cell function, in globals of its
-        # own: the module stays as it is for everyone else (the judge runs in a thread)
+        # own: the module stays as it is for everyone else (the judge runs in a thread);
+        # the reference's sequence functions are plain module functions (no closures)
         sequence = getattr(self.reference, name)
         watched = types.FunctionType(sequence.__code__, {**vars(self.reference), helper: record},
                                      name, sequence.__defaults__)

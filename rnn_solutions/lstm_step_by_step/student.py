@@ -63,12 +63,20 @@ def self_check(name, fn, part="values"):
 
 class Replay:
     """A stand-in for the cell function that replays the reference's steps on the example,
-    and notes which state or gradient each step was fed."""
+    and notes which state or gradient each step was fed.
+
+    The judge runs it beside its own stand-in, which answers each call with the reference
+    cell on what it was given, and tells it those answers (`answered`): a step is then
+    checked against what the step before it was really answered."""
 
     def __init__(self, name, steps, inputs, own=None):
         self.name, self.steps, self.inputs, self.problems = name, steps, inputs, []
         self.names = parameter_names(own, ARGUMENTS.get(HELPER.get(name), ()))
-        self.order = []  # the steps called for, in order
+        self.order, self.answers = [], {}  # the steps called for; {step: answer} if told
+
+    def answered(self, t, out):
+        """The cell function's real answer at step t (the judge's stand-in's)."""
+        self.answers[t] = out
 
     def __call__(self, *args, **kwargs):
         # called by position or by keyword, as the cell function would be
@@ -95,7 +103,9 @@ class Replay:
     def _forward_step(self, xt, h_prev, c_prev, parameters):
         t = self._step_of(xt)
         step = {k: np.array(v) for k, v in self.steps[t].items()}
-        if t:
+        if t and t - 1 in self.answers:  # what the step before was really answered
+            h_right, c_right = self.answers[t - 1][:2]
+        elif t:
             h_right, c_right = self.steps[t - 1]["h_next"], self.steps[t - 1]["c_next"]
         else:
             h_right, c_right = self.inputs[1], np.zeros_like(self.inputs[1])
@@ -109,7 +119,10 @@ class Replay:
     def _backward_step(self, dh_next, dc_next, cache):
         t = self._step_of(cache[8])
         step = {k: np.array(v) for k, v in self.steps[t].items()}
-        last = t == len(self.steps) - 1
+        last, after = t == len(self.steps) - 1, self.answers.get(t + 1)
+        if after:  # what the step after was really answered
+            step["dh_next"] = self.inputs[0][:, :, t] + after["dh_prev"]
+            step["dc_next"] = after["dc_prev"]
         self._fed(t, "dh_next", dh_next, step["dh_next"],
                   "dh[:, :, t]" if last else "dh[:, :, t] plus the dh_prev of step t+1")
         self._fed(t, "dc_next", dc_next, step["dc_next"],
