@@ -106,9 +106,11 @@ def test_a_transposed_shape_is_named():
 
 
 def test_a_loop_short_of_steps_is_told_how_many_it_ran():
-    """One item per step the loop ran: 3 items for T_x = 4 say the loop ran 3 steps."""
+    """A list of one item per step with 3 items for T_x = 4 steps: the hint asks about the
+    loop's bound and what it adds per step."""
     spec = compare.Steps("caches", "h_next")
-    with pytest.raises(compare.ShapeError, match="it ran 3 steps, and the input has T_x = 4"):
+    with pytest.raises(compare.ShapeError, match=r"should have 4 items, got 3; hint: one item "
+                                                 r"per time step, and the input has T_x = 4"):
         compare.flatten(spec, [np.zeros(2)] * 3, 4)
 
 

@@ -52,10 +52,12 @@ def write_samples(course, assignment):
 
 
 def _dumps(nb):
+    """A notebook's JSON text as nbformat writes it (one-space indent, a final newline)."""
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
 def _copy(nb):
+    """A deep copy of a notebook's JSON tree."""
     return json.loads(json.dumps(nb))
 
 

@@ -263,6 +263,7 @@ def _meta(cell):
 
 
 def _grade_id(cell):
+    """A cell's nbgrader grade_id, or None."""
     return _meta(cell).get("grade_id")
 
 
@@ -272,4 +273,5 @@ def _is_graded(cell):
 
 
 def _is_answer(cell):
+    """Whether a cell is an answer (solution) code cell."""
     return cell.cell_type == "code" and bool(_meta(cell).get("solution"))

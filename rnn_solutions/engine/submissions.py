@@ -35,7 +35,7 @@ def release_notebook(root, assignment):
 
 
 def graded_cells(root, assignment):
-    """grade_ids of the answer and test cells every submission must keep."""
+    """grade_ids of the release's answer and test cells, in the notebook's order."""
     meta = (cell.metadata.get("nbgrader", {}) for cell in release_notebook(root, assignment).cells)
     return [m["grade_id"] for m in meta if m.get("solution") or m.get("grade")]
 

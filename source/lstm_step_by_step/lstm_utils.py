@@ -208,8 +208,9 @@ def _items(value, length, what, hint=lambda got, length: ""):
 
 def steps_hint(got, T_x):
     """Why a list of one item per time step has `got` items where T_x are due."""
-    return (f"; hint: one item per step the loop ran means it ran {got} steps, and the input "
-            f"has T_x = {T_x}: loop for t in range(T_x), with T_x read from x.shape[2]")
+    return (f"; hint: one item per time step, and the input has T_x = {T_x} steps: does the "
+            f"loop run for t in range(T_x), with T_x read from x.shape[2], and add one item "
+            f"per step?")
 
 
 def _keys(spec, value, name):
