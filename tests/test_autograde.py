@@ -1,6 +1,7 @@
 """End to end: nbgrader autogrades the sample submissions; scores read from the gradebook."""
 
 import io
+import json
 import re
 import shutil
 
@@ -194,3 +195,25 @@ def test_plain_nbgrader_autograde_grades_the_lstm_alike(graded):
     code, log = course.nbgrader(root, "autograde", LSTM, "--force", "--student", "no_carry")
     assert code == 0, log
     assert cell_scores(root, "no_carry", LSTM) == NO_CARRY
+
+
+@pytest.mark.slow
+def test_feedback_failing_for_one_student_costs_only_their_feedback(graded, capsys):
+    """An autograded notebook nbconvert cannot render (widget metadata without its state)
+    costs that student's feedback only: the course command names them, and still writes
+    the export and prints the tables. (Last in this file: it rewrites the feedback.)"""
+    root, _ = graded
+    path = root / "autograded" / "extra_metadata" / ASSIGNMENT / NOTEBOOK
+    original = path.read_text()
+    nb = json.loads(original)
+    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    path.write_text(json.dumps(nb))
+    (root / "grades.csv").unlink()
+    try:
+        course.grade(root)
+    finally:
+        path.write_text(original)
+    out = capsys.readouterr().out
+    assert "NO FEEDBACK extra_metadata: nbgrader could not render" in out
+    assert (root / "feedback" / "perfect" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+    assert (root / "grades.csv").is_file() and "\nperfect " in out

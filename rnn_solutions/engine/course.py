@@ -13,6 +13,7 @@ again. Then nbgrader's feedback and CSV export, and the score table.
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,19 +67,34 @@ def grade(course, jobs=None):
         raise submissions.CourseError(
             f"no submissions of {', '.join(found) or 'any assignment'}: put each student's "
             "notebook in submitted/STUDENT/ASSIGNMENT/")
-    problems = {}
+    problems, no_feedback = {}, {}
     for assignment in (a for a, students in found.items() if students):
         problems[assignment] = classgrader.autograde(root, assignment, jobs=jobs,
                                                      out=sys.stderr, summary=False)
         if any((root / "autograded").glob(f"*/{assignment}")):  # nbgrader fails on none
-            _nbgrader_or_exit(root, "generate_feedback", assignment, "--force")
+            no_feedback[assignment] = feedback(root, assignment)
     _nbgrader_or_exit(root, "export", "--to", str(root / "grades.csv"))
     for assignment, failed in problems.items():
         print(score_table(root, failed, assignment))
         print(classgrader.warnings_of(root, assignment), end="")
+        for student in no_feedback.get(assignment, []):
+            print(f"NO FEEDBACK {student}: nbgrader could not render their autograded "
+                  f"notebook (their grades are saved); see `nbgrader generate_feedback "
+                  f"{assignment} --student {student}`")
     if len(problems) > 1:
         print(course_table(root, list(problems)))
     return problems
+
+
+def feedback(root, assignment):
+    """nbgrader's generate_feedback for every graded student of the assignment; the students
+    it failed on (it writes the others' and names those), or exit if it failed otherwise."""
+    code, log = nbgrader(root, "generate_feedback", assignment, "--force")
+    failed = re.findall(rf"error processing assignment '{re.escape(assignment)}' for student "
+                        r"'([^']+)'", log)
+    if code and not failed:
+        sys.exit(f"nbgrader generate_feedback failed:\n{log}")
+    return sorted(set(failed))
 
 
 def _nbgrader_or_exit(root, *args):
