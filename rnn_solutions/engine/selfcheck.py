@@ -17,7 +17,13 @@ from rnn_solutions.engine.compare import (  # inlined
     output_problems,
     wrong_outputs,
 )
-from rnn_solutions.engine.kernel_client import CheckError, quiet, replaced  # inlined
+from rnn_solutions.engine.kernel_client import (  # inlined
+    CheckError,
+    bind,
+    parameter_names,
+    quiet,
+    replaced,
+)
 
 
 def run_example(name, fn, part, inputs, data, labelled, arguments, helper=None, replay=None,
@@ -62,3 +68,42 @@ def stored_hints(mistakes, actual, expected):
     wrong = wrong_outputs(actual, expected)
     return [m["hint"] for m in mistakes if fingerprint_matches(
         actual, wrong, {int(i): np.array(v) for i, v in m["outputs"].items()})]
+
+
+class StepReplay:
+    """A stand-in for a sequence function's cell function on one case: it replays the
+    reference's steps and notes which state or gradient each step was fed (`problems`)
+    and in which order the steps were asked for (`order`). An assignment's Replay says
+    how a step is replayed (`forward_step`, `backward_step`).
+
+    The judge runs it beside its own stand-in, which answers each call with the reference
+    cell on what it was given, and tells it those answers (`answered`): a step is then
+    checked against what the step before it was really answered."""
+
+    def __init__(self, name, inputs, helper, forward, own=None, arguments=()):
+        """name, inputs -- the sequence function and its arguments on the case; helper --
+        its cell function's name; forward -- whether it is the forward pass (its input x
+        first) or the backward one (caches = (list of caches, x) last); own, arguments --
+        the student's cell function and the cell's parameter names, to bind calls."""
+        self.name, self.inputs, self.helper, self.forward = name, inputs, helper, forward
+        self.names = parameter_names(own, arguments)
+        self.problems, self.order, self.answers = [], [], {}  # {step: answer} if told
+
+    def answered(self, t, out):
+        """The cell function's real answer at step t (the judge's stand-in's)."""
+        self.answers[t] = out
+
+    def __call__(self, *args, **kwargs):
+        # called by position or by keyword, as the cell function would be
+        args = bind(self.names, args, kwargs)
+        return self.forward_step(*args) if self.forward else self.backward_step(*args)
+
+    def step_of(self, xt):
+        """The time step whose input is xt (noted in `order`)."""
+        x = self.inputs[0] if self.forward else self.inputs[1][1]
+        for t in range(x.shape[2]):
+            if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
+                self.order.append(t)
+                return t
+        raise CheckError(f"{self.helper} was called with an input that is not x[:, :, t] "
+                         "for any t")

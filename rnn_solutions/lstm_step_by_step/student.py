@@ -23,8 +23,8 @@ from rnn_solutions.engine.compare import (  # inlined
     RTOL,
     numerical_gradient,
 )
-from rnn_solutions.engine.kernel_client import CheckError, bind, parameter_names, quiet  # inlined
-from rnn_solutions.engine.selfcheck import run_example  # inlined
+from rnn_solutions.engine.kernel_client import quiet  # inlined
+from rnn_solutions.engine.selfcheck import StepReplay, run_example  # inlined
 from rnn_solutions.lstm_step_by_step.layout import (  # inlined
     ARGUMENTS,
     HELPER,
@@ -61,47 +61,23 @@ def self_check(name, fn, part="values"):
                 helper, replay, RANGES)
 
 
-class Replay:
-    """A stand-in for the cell function that replays the reference's steps on the example,
-    and notes which state or gradient each step was fed.
-
-    The judge runs it beside its own stand-in, which answers each call with the reference
-    cell on what it was given, and tells it those answers (`answered`): a step is then
-    checked against what the step before it was really answered."""
+class Replay(StepReplay):
+    """The self-check's stand-in for the cell function (engine/selfcheck.py's StepReplay),
+    replaying the reference's steps on the example."""
 
     def __init__(self, name, steps, inputs, own=None):
-        self.name, self.steps, self.inputs, self.problems = name, steps, inputs, []
-        self.names = parameter_names(own, ARGUMENTS.get(HELPER.get(name), ()))
-        self.order, self.answers = [], {}  # the steps called for; {step: answer} if told
-
-    def answered(self, t, out):
-        """The cell function's real answer at step t (the judge's stand-in's)."""
-        self.answers[t] = out
-
-    def __call__(self, *args, **kwargs):
-        # called by position or by keyword, as the cell function would be
-        args = bind(self.names, args, kwargs)
-        if self.name == "lstm_forward":
-            return self._forward_step(*args)
-        return self._backward_step(*args)
-
-    def _step_of(self, xt):
-        """The time step whose input is xt."""
-        x = self.inputs[0] if self.name == "lstm_forward" else self.inputs[1][1]
-        for t in range(x.shape[2]):
-            if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
-                self.order.append(t)
-                return t
-        raise CheckError(f"{HELPER[self.name]} was called with an input that is not "
-                             "x[:, :, t] for any t")
+        helper = HELPER.get(name)
+        super().__init__(name, inputs, helper, name == "lstm_forward", own,
+                         ARGUMENTS.get(helper, ()))
+        self.steps = steps
 
     def _fed(self, t, what, given, right, source):
         """Note a step fed the wrong state or gradient: `source` says what it should get."""
         if not np.allclose(given, right, rtol=RTOL, atol=ATOL):
             self.problems.append(f"step {t} should be fed {source} as its {what}")
 
-    def _forward_step(self, xt, h_prev, c_prev, parameters):
-        t = self._step_of(xt)
+    def forward_step(self, xt, h_prev, c_prev, parameters):
+        t = self.step_of(xt)
         step = {k: np.array(v) for k, v in self.steps[t].items()}
         if t and t - 1 in self.answers:  # what the step before was really answered
             h_right, c_right = self.answers[t - 1][:2]
@@ -116,8 +92,8 @@ class Replay:
                  step["cct"], step["ot"], xt, parameters)
         return step["h_next"], step["c_next"], step["yt_pred"], cache
 
-    def _backward_step(self, dh_next, dc_next, cache):
-        t = self._step_of(cache[8])
+    def backward_step(self, dh_next, dc_next, cache):
+        t = self.step_of(cache[8])
         step = {k: np.array(v) for k, v in self.steps[t].items()}
         last, after = t == len(self.steps) - 1, self.answers.get(t + 1)
         if after:  # what the step after was really answered

@@ -22,8 +22,8 @@ from rnn_solutions.engine.compare import (  # inlined
     RTOL,
     numerical_gradient,
 )
-from rnn_solutions.engine.kernel_client import CheckError, bind, parameter_names, quiet  # inlined
-from rnn_solutions.engine.selfcheck import run_example  # inlined
+from rnn_solutions.engine.kernel_client import quiet  # inlined
+from rnn_solutions.engine.selfcheck import StepReplay, run_example  # inlined
 from rnn_solutions.rnn_step_by_step.layout import (  # inlined
     ARGUMENTS,
     GRADIENT_KEYS,
@@ -59,42 +59,18 @@ def self_check(name, fn, part="values"):
                 helper, replay, RANGES)
 
 
-class Replay:
-    """A stand-in for the cell function that replays the reference's steps on the example,
-    and notes which state or gradient each step was fed.
-
-    The judge runs it beside its own stand-in, which answers each call with the reference
-    cell on what it was given, and tells it those answers (`answered`): a step is then
-    checked against what the step before it was really answered."""
+class Replay(StepReplay):
+    """The self-check's stand-in for the cell function (engine/selfcheck.py's StepReplay),
+    replaying the reference's steps on the example from the stored outputs."""
 
     def __init__(self, name, data, inputs, own=None):
-        self.name, self.data, self.inputs, self.problems = name, data, inputs, []
-        self.names = parameter_names(own, ARGUMENTS.get(HELPER.get(name), ()))
-        self.order, self.answers = [], {}  # the steps called for; {step: answer} if told
+        helper = HELPER.get(name)
+        super().__init__(name, inputs, helper, name == "rnn_forward", own,
+                         ARGUMENTS.get(helper, ()))
+        self.data = data
 
-    def answered(self, t, out):
-        """The cell function's real answer at step t (the judge's stand-in's)."""
-        self.answers[t] = out
-
-    def __call__(self, *args, **kwargs):
-        # called by position or by keyword, as the cell function would be
-        args = bind(self.names, args, kwargs)
-        if self.name == "rnn_forward":
-            return self._forward_step(*args)
-        return self._backward_step(*args)
-
-    def _step_of(self, xt):
-        """The time step whose input is xt."""
-        x = self.inputs[0] if self.name == "rnn_forward" else self.inputs[1][1]
-        for t in range(x.shape[2]):
-            if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
-                self.order.append(t)
-                return t
-        raise CheckError(f"{HELPER[self.name]} was called with an input that is not "
-                             "x[:, :, t] for any t")
-
-    def _forward_step(self, xt, h_prev, parameters):
-        t = self._step_of(xt)
+    def forward_step(self, xt, h_prev, parameters):
+        t = self.step_of(xt)
         h = np.array(self.data["expected"][0])
         y = np.array(self.data["expected"][1])
         right = self.inputs[1] if t == 0 else self.answers.get(t - 1, [h[:, :, t - 1]])[0]
@@ -104,8 +80,8 @@ class Replay:
             self.problems.append(f"step {t} should be fed {which}{said}")
         return h[:, :, t], y[:, :, t], (h[:, :, t], h_prev, xt, parameters)
 
-    def _backward_step(self, dh_next, cache):
-        t = self._step_of(cache[2])
+    def backward_step(self, dh_next, cache):
+        t = self.step_of(cache[2])
         step = self.data["steps"][t]
         dh = self.inputs[0][:, :, t]
         after = self.answers.get(t + 1)

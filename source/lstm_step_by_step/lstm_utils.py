@@ -21,6 +21,23 @@ import numpy as np
 # shared with the grader; `make release` copies them into lstm_utils.py
 
 
+
+
+
+import contextlib
+import sys
+import traceback
+import warnings
+
+
+class CheckError(AssertionError):
+    """A check that found something wrong. IPython shows its report alone (what is wrong,
+    where, the hint), not a traceback through the helper module that raised it."""
+
+    def _render_traceback_(self):
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
 def bind(names, args, kwargs):
     """The arguments of a call, by position or by keyword, in the order of `names`."""
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -37,20 +54,6 @@ def parameter_names(own, names):
     except (TypeError, ValueError):
         theirs = []
     return theirs if len(theirs) == len(names) else list(names)
-
-
-import contextlib
-import sys
-import traceback
-import warnings
-
-
-class CheckError(AssertionError):
-    """A check that found something wrong. IPython shows its report alone (what is wrong,
-    where, the hint), not a traceback through the helper module that raised it."""
-
-    def _render_traceback_(self):
-        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
 
 @contextlib.contextmanager
@@ -125,6 +128,45 @@ def stored_hints(mistakes, actual, expected):
     wrong = wrong_outputs(actual, expected)
     return [m["hint"] for m in mistakes if fingerprint_matches(
         actual, wrong, {int(i): np.array(v) for i, v in m["outputs"].items()})]
+
+
+class StepReplay:
+    """A stand-in for a sequence function's cell function on one case: it replays the
+    reference's steps and notes which state or gradient each step was fed (`problems`)
+    and in which order the steps were asked for (`order`). An assignment's Replay says
+    how a step is replayed (`forward_step`, `backward_step`).
+
+    The judge runs it beside its own stand-in, which answers each call with the reference
+    cell on what it was given, and tells it those answers (`answered`): a step is then
+    checked against what the step before it was really answered."""
+
+    def __init__(self, name, inputs, helper, forward, own=None, arguments=()):
+        """name, inputs -- the sequence function and its arguments on the case; helper --
+        its cell function's name; forward -- whether it is the forward pass (its input x
+        first) or the backward one (caches = (list of caches, x) last); own, arguments --
+        the student's cell function and the cell's parameter names, to bind calls."""
+        self.name, self.inputs, self.helper, self.forward = name, inputs, helper, forward
+        self.names = parameter_names(own, arguments)
+        self.problems, self.order, self.answers = [], [], {}  # {step: answer} if told
+
+    def answered(self, t, out):
+        """The cell function's real answer at step t (the judge's stand-in's)."""
+        self.answers[t] = out
+
+    def __call__(self, *args, **kwargs):
+        # called by position or by keyword, as the cell function would be
+        args = bind(self.names, args, kwargs)
+        return self.forward_step(*args) if self.forward else self.backward_step(*args)
+
+    def step_of(self, xt):
+        """The time step whose input is xt (noted in `order`)."""
+        x = self.inputs[0] if self.forward else self.inputs[1][1]
+        for t in range(x.shape[2]):
+            if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
+                self.order.append(t)
+                return t
+        raise CheckError(f"{self.helper} was called with an input that is not x[:, :, t] "
+                         "for any t")
 
 
 import re
@@ -707,47 +749,23 @@ def self_check(name, fn, part="values"):
                 helper, replay, RANGES)
 
 
-class Replay:
-    """A stand-in for the cell function that replays the reference's steps on the example,
-    and notes which state or gradient each step was fed.
-
-    The judge runs it beside its own stand-in, which answers each call with the reference
-    cell on what it was given, and tells it those answers (`answered`): a step is then
-    checked against what the step before it was really answered."""
+class Replay(StepReplay):
+    """The self-check's stand-in for the cell function (engine/selfcheck.py's StepReplay),
+    replaying the reference's steps on the example."""
 
     def __init__(self, name, steps, inputs, own=None):
-        self.name, self.steps, self.inputs, self.problems = name, steps, inputs, []
-        self.names = parameter_names(own, ARGUMENTS.get(HELPER.get(name), ()))
-        self.order, self.answers = [], {}  # the steps called for; {step: answer} if told
-
-    def answered(self, t, out):
-        """The cell function's real answer at step t (the judge's stand-in's)."""
-        self.answers[t] = out
-
-    def __call__(self, *args, **kwargs):
-        # called by position or by keyword, as the cell function would be
-        args = bind(self.names, args, kwargs)
-        if self.name == "lstm_forward":
-            return self._forward_step(*args)
-        return self._backward_step(*args)
-
-    def _step_of(self, xt):
-        """The time step whose input is xt."""
-        x = self.inputs[0] if self.name == "lstm_forward" else self.inputs[1][1]
-        for t in range(x.shape[2]):
-            if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
-                self.order.append(t)
-                return t
-        raise CheckError(f"{HELPER[self.name]} was called with an input that is not "
-                             "x[:, :, t] for any t")
+        helper = HELPER.get(name)
+        super().__init__(name, inputs, helper, name == "lstm_forward", own,
+                         ARGUMENTS.get(helper, ()))
+        self.steps = steps
 
     def _fed(self, t, what, given, right, source):
         """Note a step fed the wrong state or gradient: `source` says what it should get."""
         if not np.allclose(given, right, rtol=RTOL, atol=ATOL):
             self.problems.append(f"step {t} should be fed {source} as its {what}")
 
-    def _forward_step(self, xt, h_prev, c_prev, parameters):
-        t = self._step_of(xt)
+    def forward_step(self, xt, h_prev, c_prev, parameters):
+        t = self.step_of(xt)
         step = {k: np.array(v) for k, v in self.steps[t].items()}
         if t and t - 1 in self.answers:  # what the step before was really answered
             h_right, c_right = self.answers[t - 1][:2]
@@ -762,8 +780,8 @@ class Replay:
                  step["cct"], step["ot"], xt, parameters)
         return step["h_next"], step["c_next"], step["yt_pred"], cache
 
-    def _backward_step(self, dh_next, dc_next, cache):
-        t = self._step_of(cache[8])
+    def backward_step(self, dh_next, dc_next, cache):
+        t = self.step_of(cache[8])
         step = {k: np.array(v) for k, v in self.steps[t].items()}
         last, after = t == len(self.steps) - 1, self.answers.get(t + 1)
         if after:  # what the step after was really answered

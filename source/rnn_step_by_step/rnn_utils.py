@@ -18,7 +18,24 @@ from pathlib import Path
 import numpy as np
 
 # shared with the grader; `make release` copies them into rnn_utils.py
+
+
+
+
+
+import contextlib
 import inspect
+import sys
+import traceback
+import warnings
+
+
+class CheckError(AssertionError):
+    """A check that found something wrong. IPython shows its report alone (what is wrong,
+    where, the hint), not a traceback through the helper module that raised it."""
+
+    def _render_traceback_(self):
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
 
 def bind(names, args, kwargs):
@@ -37,20 +54,6 @@ def parameter_names(own, names):
     except (TypeError, ValueError):
         theirs = []
     return theirs if len(theirs) == len(names) else list(names)
-
-
-import contextlib
-import sys
-import traceback
-import warnings
-
-
-class CheckError(AssertionError):
-    """A check that found something wrong. IPython shows its report alone (what is wrong,
-    where, the hint), not a traceback through the helper module that raised it."""
-
-    def _render_traceback_(self):
-        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
 
 @contextlib.contextmanager
@@ -125,6 +128,45 @@ def stored_hints(mistakes, actual, expected):
     wrong = wrong_outputs(actual, expected)
     return [m["hint"] for m in mistakes if fingerprint_matches(
         actual, wrong, {int(i): np.array(v) for i, v in m["outputs"].items()})]
+
+
+class StepReplay:
+    """A stand-in for a sequence function's cell function on one case: it replays the
+    reference's steps and notes which state or gradient each step was fed (`problems`)
+    and in which order the steps were asked for (`order`). An assignment's Replay says
+    how a step is replayed (`forward_step`, `backward_step`).
+
+    The judge runs it beside its own stand-in, which answers each call with the reference
+    cell on what it was given, and tells it those answers (`answered`): a step is then
+    checked against what the step before it was really answered."""
+
+    def __init__(self, name, inputs, helper, forward, own=None, arguments=()):
+        """name, inputs -- the sequence function and its arguments on the case; helper --
+        its cell function's name; forward -- whether it is the forward pass (its input x
+        first) or the backward one (caches = (list of caches, x) last); own, arguments --
+        the student's cell function and the cell's parameter names, to bind calls."""
+        self.name, self.inputs, self.helper, self.forward = name, inputs, helper, forward
+        self.names = parameter_names(own, arguments)
+        self.problems, self.order, self.answers = [], [], {}  # {step: answer} if told
+
+    def answered(self, t, out):
+        """The cell function's real answer at step t (the judge's stand-in's)."""
+        self.answers[t] = out
+
+    def __call__(self, *args, **kwargs):
+        # called by position or by keyword, as the cell function would be
+        args = bind(self.names, args, kwargs)
+        return self.forward_step(*args) if self.forward else self.backward_step(*args)
+
+    def step_of(self, xt):
+        """The time step whose input is xt (noted in `order`)."""
+        x = self.inputs[0] if self.forward else self.inputs[1][1]
+        for t in range(x.shape[2]):
+            if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
+                self.order.append(t)
+                return t
+        raise CheckError(f"{self.helper} was called with an input that is not x[:, :, t] "
+                         "for any t")
 
 
 from collections.abc import Mapping
@@ -735,42 +777,18 @@ def self_check(name, fn, part="values"):
                 helper, replay, RANGES)
 
 
-class Replay:
-    """A stand-in for the cell function that replays the reference's steps on the example,
-    and notes which state or gradient each step was fed.
-
-    The judge runs it beside its own stand-in, which answers each call with the reference
-    cell on what it was given, and tells it those answers (`answered`): a step is then
-    checked against what the step before it was really answered."""
+class Replay(StepReplay):
+    """The self-check's stand-in for the cell function (engine/selfcheck.py's StepReplay),
+    replaying the reference's steps on the example from the stored outputs."""
 
     def __init__(self, name, data, inputs, own=None):
-        self.name, self.data, self.inputs, self.problems = name, data, inputs, []
-        self.names = parameter_names(own, ARGUMENTS.get(HELPER.get(name), ()))
-        self.order, self.answers = [], {}  # the steps called for; {step: answer} if told
+        helper = HELPER.get(name)
+        super().__init__(name, inputs, helper, name == "rnn_forward", own,
+                         ARGUMENTS.get(helper, ()))
+        self.data = data
 
-    def answered(self, t, out):
-        """The cell function's real answer at step t (the judge's stand-in's)."""
-        self.answers[t] = out
-
-    def __call__(self, *args, **kwargs):
-        # called by position or by keyword, as the cell function would be
-        args = bind(self.names, args, kwargs)
-        if self.name == "rnn_forward":
-            return self._forward_step(*args)
-        return self._backward_step(*args)
-
-    def _step_of(self, xt):
-        """The time step whose input is xt."""
-        x = self.inputs[0] if self.name == "rnn_forward" else self.inputs[1][1]
-        for t in range(x.shape[2]):
-            if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
-                self.order.append(t)
-                return t
-        raise CheckError(f"{HELPER[self.name]} was called with an input that is not "
-                             "x[:, :, t] for any t")
-
-    def _forward_step(self, xt, h_prev, parameters):
-        t = self._step_of(xt)
+    def forward_step(self, xt, h_prev, parameters):
+        t = self.step_of(xt)
         h = np.array(self.data["expected"][0])
         y = np.array(self.data["expected"][1])
         right = self.inputs[1] if t == 0 else self.answers.get(t - 1, [h[:, :, t - 1]])[0]
@@ -780,8 +798,8 @@ class Replay:
             self.problems.append(f"step {t} should be fed {which}{said}")
         return h[:, :, t], y[:, :, t], (h[:, :, t], h_prev, xt, parameters)
 
-    def _backward_step(self, dh_next, cache):
-        t = self._step_of(cache[2])
+    def backward_step(self, dh_next, cache):
+        t = self.step_of(cache[2])
         step = self.data["steps"][t]
         dh = self.inputs[0][:, :, t]
         after = self.answers.get(t + 1)
