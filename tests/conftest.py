@@ -31,9 +31,10 @@ def points(assignment=ASSIGNMENT):
 POINTS = points()
 
 
-def execute(nb, path):
-    """Run a notebook in `path` as autograde does, the judge included."""
-    return engine_execute.execute(nb, path, CONFIG)
+def execute(nb, path, **settings):
+    """Run a notebook in `path` as autograde does, the judge included; settings --
+    JudgedExecute's traits to change (warm_kernels=False: a plain kernel)."""
+    return engine_execute.execute(nb, path, CONFIG, **settings)
 
 
 def copy_course(dest, parts=("source", "release", "submitted", "nbgrader_config.py"),

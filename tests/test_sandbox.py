@@ -1,5 +1,6 @@
 """Grading kernels run in a sandbox: they see their notebook's folder (a copy) and the
-students' environment, never the course directory, the network or the instructor's files."""
+students' environment, never the course directory, the network or the instructor's files.
+Warm kernels (forked by forkserver.py) and plain ones (started by bwrap) alike."""
 
 import nbformat
 import pytest
@@ -26,16 +27,24 @@ def test_this_machine_can_sandbox():
     assert sandbox.available(), sandbox.WARNING
 
 
-@pytest.fixture
-def probed(tmp_path):
+KERNELS = {"warm": {}, "plain": {"warm_kernels": False}}
+
+
+def run(code, folder, kind="warm"):
+    """The text a kernel of that kind printed running `code` in `folder`."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb = execute(nb, folder, **KERNELS[kind])
+    return "".join(o.get("text", "") + o.get("evalue", "") for o in nb.cells[0].outputs)
+
+
+@pytest.fixture(params=KERNELS)
+def probed(tmp_path, request):
     """What a kernel graded in tmp/autograded/student/assignment saw, and that folder."""
     (tmp_path / "gradebook.db").write_text("secret")
     folder = tmp_path / "autograded" / "student" / "assignment"
     folder.mkdir(parents=True)
     (folder / "rnn_utils.py").write_text("# the notebook's helpers\n")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
-    nb = execute(nb, folder)
-    return "".join(o.get("text", "") for o in nb.cells[0].outputs), folder
+    return run(PROBE, folder, request.param), folder
 
 
 @pytest.mark.slow
@@ -68,12 +77,85 @@ def test_kernel_has_no_network(probed):
 
 
 @pytest.mark.slow
-def test_kernel_gets_none_of_the_graders_environment(tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind", KERNELS)
+def test_kernel_gets_none_of_the_graders_environment(tmp_path, monkeypatch, kind):
     """A secret in the grader's environment does not reach the kernel; the kernelspec's
     variables do."""
     monkeypatch.setenv("GRADER_SECRET", "hunter2")
     code = ('import os\n'
             'print(os.environ.get("GRADER_SECRET"), os.environ.get("OPENBLAS_NUM_THREADS"))')
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nb = execute(nb, tmp_path)
-    assert nb.cells[0].outputs[0].text == "None 1\n"
+    assert run(code, tmp_path, kind) == "None 1\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+def test_kernel_cannot_write_the_machines_settings(tmp_path, kind):
+    """/proc/sys is read-only to the kernel, even for a grader running as root (writing
+    back the value it holds: the test changes nothing if the write got through)."""
+    code = ('path = "/proc/sys/kernel/core_pattern"\n'
+            'value = open(path).read()\n'
+            'try:\n'
+            '    open(path, "w").write(value)\n'
+            '    print("written")\n'
+            'except OSError as exc:\n'
+            '    print("refused:", exc.strerror)')
+    assert run(code, tmp_path, kind).startswith("refused:")
+
+
+FINGERPRINT = '''import os, sys
+ip = get_ipython()
+print("pid", os.getpid(), "cwd", os.getcwd(), "path0", sys.path[0])
+print("env", sorted(os.environ))
+print("history", len(list(ip.history_manager.get_range_by_str("1-1000"))), ip.execution_count)
+print("names", sorted(n for n in ip.user_ns if not n.startswith("_")))
+print("capabilities", open("/proc/self/status").read().split("CapEff:")[1].split()[0])
+print("modules", "matplotlib.pyplot" in sys.modules, "rnn_utils" in sys.modules)
+print("processes", sorted(p for p in os.listdir("/proc") if p.isdigit()))
+'''
+
+
+@pytest.mark.slow
+def test_warm_kernel_looks_like_a_fresh_one(tmp_path):
+    """A warm kernel shows what a plain one shows: its process number, working
+    directory and sys.path, environment, empty history and namespace, capabilities,
+    modules, and the processes it can see."""
+    assert run(FINGERPRINT, tmp_path, "warm") == run(FINGERPRINT, tmp_path, "plain")
+
+
+@pytest.mark.slow
+def test_warm_kernels_are_forked(tmp_path):
+    """The warm path really ran: the namespace's first process is the fork server's
+    (a plain kernel's is bwrap)."""
+    code = 'print(open("/proc/1/cmdline").read().replace(chr(0), " "))'
+    assert "forkserver.py" in run(code, tmp_path, "warm")
+    assert "bwrap" in run(code, tmp_path, "plain")
+
+
+@pytest.mark.slow
+def test_warm_kernels_share_nothing(tmp_path):
+    """What one warm kernel leaves (a file in /tmp, /dev/shm or its folder, a changed
+    module) no later kernel sees, and each has its own random state."""
+    first = ('import numpy, random, pathlib\n'
+             'numpy.left_behind = 1\n'
+             'for path in ("/tmp/left.txt", "/dev/shm/left.txt", "left.txt"):\n'
+             '    pathlib.Path(path).write_text("x")\n'
+             'print(numpy.random.rand(), random.random())')
+    second = ('import numpy, random, os\n'
+              'print(hasattr(numpy, "left_behind"), [p for p in ("/tmp/left.txt", '
+              '"/dev/shm/left.txt", "left.txt") if os.path.exists(p)])\n'
+              'print(numpy.random.rand(), random.random())')
+    drawn = run(first, tmp_path, "warm").split()
+    seen, again = run(second, tmp_path, "warm").split("\n", 1)
+    assert seen == "False []"
+    assert again.split() != drawn
+
+
+@pytest.mark.slow
+def test_a_kernel_that_cannot_be_forked_starts_plain(tmp_path, monkeypatch):
+    """When the fork server fails, the kernel is started plain and the notebook runs."""
+    def broken(*args):
+        raise sandbox.ForkError("the fork server did not start (test)")
+
+    monkeypatch.setattr(sandbox, "zygote", broken)
+    code = 'print(open("/proc/1/cmdline").read().replace(chr(0), " "))'
+    assert "bwrap" in run(code, tmp_path, "warm")

@@ -52,6 +52,8 @@ class JudgedExecute(Execute):
 
     sandbox = Bool(True, help="Run grading kernels in a bubblewrap sandbox (sandbox.py) "
                               "when the machine can").tag(config=True)
+    warm_kernels = Bool(True, help="Fork each sandboxed kernel from a warm fork server "
+                                   "(sandbox.py, forkserver.py)").tag(config=True)
     declarations = Dict(value_trait=Unicode(), help="Each assignment's declaration "
                         "(declaration.py), as 'module:attribute'").tag(config=True)
 
@@ -83,7 +85,7 @@ class JudgedExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        km.sandbox, km.binds = self.sandbox, [self.judge.folder]
+        km.sandbox, km.warm, km.binds = self.sandbox, self.warm_kernels, [self.judge.folder]
         return km
 
     def _run_all(self, nb, resources, km):

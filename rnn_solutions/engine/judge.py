@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnn_solutions.engine import sandbox
 from rnn_solutions.engine.compare import exception_hint
 from rnn_solutions.engine.declaration import load
 from rnn_solutions.engine.kernel_client import encode, read_exactly, send
@@ -140,7 +141,7 @@ class Judge:
         self.forgeries = []  # what the kernel attempted, in words, for the instructor
         self.window = None
         self.lock = threading.Lock()
-        self.folder = tempfile.mkdtemp(prefix="rnn-judge-")
+        self.folder = tempfile.mkdtemp(prefix="rnn-judge-", dir=sandbox.shared_folder())
         self.address = os.path.join(self.folder, "socket")
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(self.address)

@@ -15,21 +15,34 @@ grading kernel is started by `GradingKernelManager`:
   copy of the notebook's folder, writable. Not the course directory, the gradebook,
   other submissions or the instructor's home.
 
+Kernels start warm (`warm`, the default): each is forked by a server that has already
+imported ipykernel, numpy and matplotlib (`forkserver.py`, one per grading process, in
+one sandbox as above) into namespaces and mounts of its own that give it the same view
+as a sandboxed fresh kernel, through jupyter_client's provisioner interface
+(`WarmProvisioner`). Where a kernel cannot be forked, it is started plain, with a warning.
+
 Where bubblewrap cannot run (another OS, a kernel without user namespaces), kernels run
-unsandboxed and every grading summary says so loudly (`WARNING`).
+unsandboxed (and not warm) and every grading summary says so loudly (`WARNING`).
 """
 
 import atexit
 import contextlib
 import functools
+import json
 import os
+import select
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import uuid
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, List, Unicode
 
 WARNING = ("grading kernels were NOT sandboxed (bubblewrap cannot run on this machine, or "
@@ -68,16 +81,27 @@ def available():
     return run.returncode == 0
 
 
+# the only environment a kernel gets, with its kernelspec's: none of the grader's
+# (tokens, database passwords); ipykernel watches its parent's PID, which the PID
+# namespace hides: 1 tells it not to (the kernel ends with its sandbox instead)
+ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp",
+               "JPY_PARENT_PID": "1"}
+
+
+PROC_COVERS = ("sys", "sysrq-trigger")
+
+
 def options(python=None):
     """bwrap's options for a sandbox around the Python interpreter `python`."""
     args = ["--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            # none of the grader's environment (tokens, database passwords) reaches the kernel
-            "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
-            "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
-            # ipykernel watches its parent's PID, which the PID namespace hides: 1 tells it
-            # not to (the kernel ends with bwrap instead, --die-with-parent)
-            "--setenv", "JPY_PARENT_PID", "1"]
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--clearenv"]
+    for name, value in ENVIRONMENT.items():
+        args += ["--setenv", name, value]
+    # bwrap leaves the kernel's settings writable where they look read-only to it: a
+    # grader running as root would let the kernel write them (core_pattern: the machine)
+    for name in PROC_COVERS:
+        if os.path.exists(f"/proc/{name}"):
+            args += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
     for path in SYSTEM:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
@@ -138,26 +162,206 @@ def font_cache(python):
     return folder
 
 
+@functools.cache
+def shared_folder():
+    """This process's folder for the kernels' private folders and the judges' sockets:
+    the fork server sees it, each kernel only its own folders in it."""
+    folder = tempfile.mkdtemp(prefix="rnn-grading-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+FORKSERVER = str(Path(__file__).with_name("forkserver.py"))
+# a grader running as root: the fork server needs this one capability to map each
+# kernel's user namespace to root (the kernels themselves drop every capability)
+ROOT_MAPS = ["--cap-add", "CAP_SETFCAP"] if os.geteuid() == 0 else []
+
+
+class ForkError(RuntimeError):
+    """The fork server could not start, or could not fork a kernel."""
+
+
+class Zygote:
+    """A fork server (forkserver.py) in a sandbox, for one kernel command and environment."""
+
+    def __init__(self, prefix, env):
+        """prefix -- the kernel's interpreter and its options (the command before -m);
+        env -- the kernelspec's environment variables (numpy reads them on import)."""
+        python = prefix[0]
+        self.address = os.path.join(shared_folder(), f"forkserver-{uuid.uuid4().hex[:8]}")
+        fonts = tempfile.mkdtemp(prefix="matplotlib-", dir=shared_folder())
+        shutil.copytree(font_cache(python), fonts, dirs_exist_ok=True)
+        shared = shared_folder()
+        args = [bwrap_path(), *options(python), *ROOT_MAPS, "--bind", shared, shared,
+                "--bind", "/proc", "/.proc",  # see forkserver.HOST_PROC
+                "--ro-bind", FORKSERVER, FORKSERVER, "--bind", fonts, "/tmp/matplotlib",
+                "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]
+        for name, value in env:
+            args += ["--setenv", name, value]
+        self.process = subprocess.Popen([*args, "--", *prefix, FORKSERVER, self.address],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        if self.process.stdout.readline().strip() != b"ready":
+            self.close()
+            raise ForkError(f"the fork server did not start (exit {self.process.returncode})")
+
+    def alive(self):
+        """Whether the server still runs."""
+        return self.process.poll() is None
+
+    def fork(self, request):
+        """A new kernel for the request (see forkserver.py), as a ForkedKernel."""
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(self.address)
+            conn.sendall((json.dumps(request) + "\n").encode())
+            reader = conn.makefile("r")
+            reply = json.loads(reader.readline() or '{"error": "the fork server hung up"}')
+        except (OSError, ValueError) as error:
+            conn.close()
+            raise ForkError(f"the fork server failed: {error}") from error
+        if "error" in reply:
+            conn.close()
+            raise ForkError(f"a kernel could not be forked: {reply['error']}")
+        return ForkedKernel(conn, reader, reply["pid"])
+
+    def close(self):
+        """End the server (and any kernel it still has) and wait for it."""
+        self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+
+
+_zygotes, _zygotes_lock = {}, threading.Lock()
+
+
+def zygote(prefix, env):
+    """This process's fork server for the command and environment (made on first use,
+    made again if it ended)."""
+    key = (tuple(prefix), tuple(sorted(env.items())))
+    with _zygotes_lock:
+        if key not in _zygotes or not _zygotes[key].alive():
+            if not _zygotes:
+                atexit.register(close_zygotes)
+            _zygotes[key] = Zygote(*key)
+        return _zygotes[key]
+
+
+def close_zygotes():
+    """End this process's fork servers (their CPU then counts as this process's children's)."""
+    with _zygotes_lock:
+        for server in _zygotes.values():
+            server.close()
+        _zygotes.clear()
+
+
+class ForkedKernel:
+    """A forked kernel, seen as the subprocess.Popen that jupyter_client's provisioner
+    expects: poll, wait, send_signal, kill, terminate, pid and returncode. Its supervisor
+    in the fork server relays the signals and reports the exit status, the kernel's CPU
+    seconds and peak memory (KiB) in `usage`."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, conn, reader, pid):
+        self.conn, self.reader, self.pid = conn, reader, pid
+        self.returncode, self.usage = None, None
+
+    def poll(self):
+        if self.returncode is None and select.select([self.conn], [], [], 0)[0]:
+            self._read_exit()
+        return self.returncode
+
+    def wait(self, timeout=None):
+        while self.returncode is None:
+            if not select.select([self.conn], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired("forked kernel", timeout)
+            self._read_exit()
+        return self.returncode
+
+    def _read_exit(self):
+        line = self.reader.readline()
+        report = json.loads(line) if line else {"exit": -signal.SIGKILL}
+        self.returncode = report["exit"]
+        self.usage = {k: report[k] for k in ("cpu", "maxrss") if k in report}
+        self.reader.close()
+        self.conn.close()
+
+    def send_signal(self, number):
+        if self.returncode is None:
+            with contextlib.suppress(OSError):
+                self.conn.sendall((json.dumps({"signal": int(number)}) + "\n").encode())
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+
+def fork_kernel(cmd, cwd, private, binds, env):
+    """A warm kernel running `cmd`'s kernel, seeing what wrap() would let it see."""
+    work = os.path.join(private, "work")
+    shutil.copytree(cwd, work, symlinks=True)
+    prefix = cmd[:cmd.index("-m")] if "-m" in cmd else cmd[:1]
+    request = {"connection_file": cmd[cmd.index("-f") + 1], "cwd": cwd, "work": work,
+               "private": private, "binds": list(binds), "keep": python_folders(cmd[0]),
+               "hide": [FORKSERVER],
+               "env": {**ENVIRONMENT, "MPLCONFIGDIR": "/tmp/matplotlib", **env}}
+    try:
+        return zygote(prefix, env).fork(request)
+    except ForkError:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+class WarmProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, its kernels forked warm by a Zygote; where that
+    fails, a plain sandboxed kernel (a warning says why)."""
+
+    async def launch_kernel(self, cmd, **kwargs):
+        km = self.parent
+        cwd = kwargs.get("cwd") or os.getcwd()
+        try:
+            self.process = fork_kernel(cmd, cwd, km.private, km.binds, km.kernel_spec.env)
+        except ForkError as error:
+            km.log.warning("%s; starting the kernel plain", error)
+            return await super().launch_kernel(
+                wrap(cmd, cwd, km.private, km.binds, km.kernel_spec.env), **kwargs)
+        self.pid, self.pgid, self.cwd = self.process.pid, None, cwd
+        return self.connection_info
+
+
 class GradingKernelManager(AsyncKernelManager):
-    """A kernel over Unix sockets in a private folder, sandboxed where the machine can."""
+    """A kernel over Unix sockets in a private folder, sandboxed where the machine can,
+    forked warm unless told otherwise."""
 
     sandbox = Bool(True, help="Run the kernel under bubblewrap when it can run").tag(
+        config=True)
+    warm = Bool(True, help="Fork the sandboxed kernel from a warm fork server").tag(
         config=True)
     binds = List(Unicode(), help="More folders the sandboxed kernel may use")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.private = tempfile.mkdtemp(prefix="rnn-kernel-")
+        self.private = tempfile.mkdtemp(prefix="rnn-kernel-", dir=shared_folder())
         self.transport = "ipc"
         self.ip = os.path.join(self.private, "kernel")
         self.connection_file = os.path.join(self.private, "connection.json")
 
+    async def _async_pre_start_kernel(self, **kw):
+        if self.provisioner is None and self.warm and self.sandbox and available():
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+            self.provisioner = WarmProvisioner(kernel_id=self.kernel_id,
+                                               kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.sandbox and available():
-            kernel_cmd = wrap(kernel_cmd, kw.get("cwd") or os.getcwd(), self.private,
-                              self.binds, self.kernel_spec.env)
-            # a signal to bwrap's process group would end the sandbox, not interrupt the
-            # code: interrupt (cell timeouts) with a message on the control channel
+            if not isinstance(self.provisioner, WarmProvisioner):
+                kernel_cmd = wrap(kernel_cmd, kw.get("cwd") or os.getcwd(), self.private,
+                                  self.binds, self.kernel_spec.env)
+            # a signal to the sandbox would end it, not interrupt the code: interrupt
+            # (cell timeouts) with a message on the control channel
             self.kernel_spec.interrupt_mode = "message"
         await super()._async_launch_kernel(kernel_cmd, **kw)
 

@@ -1,0 +1,332 @@
+"""Warm grading kernels: fork each kernel from a process that has already imported it all.
+
+A fresh kernel spends about a core-second starting Python and importing ipykernel,
+IPython, numpy and matplotlib before it runs a line of the student's code. This server
+(run by `sandbox.Zygote`, inside one bubblewrap sandbox per grading process, in the
+students' environment: standard library only) pays for those imports once, then forks a
+kernel for each request. Each kernel is made indistinguishable from a fresh one:
+
+- its own namespaces (user, mount, PID, IPC, network, UTS): it is PID 2 of its own PID
+  namespace (PID 1 reaps, as bwrap does for a plain kernel), with a /proc of its own
+  (the machine's settings read-only), and can see or signal no other process (the server
+  and the supervisors are not dumpable either: nothing of theirs can be read or traced);
+- its own filesystem view: a fresh empty /tmp (also its HOME: no IPython history) and
+  /dev/shm, its private folder (sockets, connection file), the judge's folder, and a
+  writable throw-away copy of the notebook's folder at the notebook's own path, which is
+  its working directory; nothing of other kernels' folders;
+- no capabilities and no_new_privs once its mounts are made;
+- the kernel's environment variables only; its random state reseeded from the OS
+  (numpy's global generator; Python's `random` reseeds itself after a fork);
+- a fresh IPython: the server imports modules but creates no shell, no kernel, no ZeroMQ
+  context and no thread, and never runs a student's code.
+
+Differences that remain, named: str hashes use the server's random seed (PYTHONHASHSEED
+is fixed when an interpreter starts), so kernels forked by one server iterate a set of
+strings in the same order; matplotlib's folder is /tmp/matplotlib (a plain kernel's is in
+its private folder); modules the server imported are in sys.modules before any import.
+
+Protocol, one Unix-socket connection per kernel, lines of JSON:
+  grader -> server  {"connection_file", "cwd", "work", "private", "binds", "keep", "hide",
+                     "env"}
+  server -> grader  {"pid": the namespace's PID 1 as the server sees it} once it runs,
+                    or {"error": text}
+  grader -> server  {"signal": N}  (any number of times; closing the connection kills)
+  server -> grader  {"exit": status, "cpu": seconds, "maxrss": KiB} when the kernel ends
+"""
+
+import contextlib
+import ctypes
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import traceback
+
+# what a kernel imports before the student's first line (and matplotlib, which the
+# notebooks plot with at their end); never pyplot or the inline backend: they hook into
+# the IPython shell that exists only once the kernel started
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy",
+           "matplotlib", "matplotlib.figure", "matplotlib.font_manager",
+           "matplotlib.backends.backend_agg", "IPython.core.completer", "jupyter_client.session")
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 1 << 18
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def call(name, *args):
+    """libc's function `name`; OSError when it fails."""
+    if getattr(libc, name)(*args) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{name}{args}: {os.strerror(errno)}")
+
+
+def mount(source, target, fstype=None, flags=0):
+    """mount(2)."""
+    call("mount", source.encode(), target.encode(),
+         fstype and fstype.encode(), ctypes.c_ulong(flags), None)
+
+
+def main(address):
+    """Import the kernel's modules, then fork a kernel for every connection."""
+    # nothing of ours (nor of any kernel: they inherit it) may be read or traced by a
+    # process running as the same user
+    call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    for name in PRELOAD:
+        __import__(name)
+    os.makedirs(NEW_ROOT, exist_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(address)
+    server.listen(8)
+    print("ready", flush=True)  # the grader waits for this line
+    os.dup2(2, 1)  # then the kernels' own output goes where a kernel's stderr goes
+    while True:
+        conn, _ = server.accept()
+        reap()
+        unshared, mapped = os.pipe(), os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            server.close()
+            try:
+                supervise(conn, unshared, mapped)
+            except BaseException:  # noqa: BLE001 -- the grader hears "hung up"; this says why
+                traceback.print_exc()
+            finally:
+                os._exit(0)
+        conn.close()
+        map_ids(pid, unshared, mapped)
+
+
+def map_ids(pid, unshared, mapped):
+    """Once the child has its own user namespace, map its user and group to ours (a
+    process may not write its own maps when they lead to root), then let it go on."""
+    os.close(unshared[1])
+    os.close(mapped[0])
+    if os.read(unshared[0], 1) == b"u":
+        with contextlib.suppress(OSError):  # the child sees the missing map and says so
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{os.getuid()} {os.getuid()} 1"),
+                               ("gid_map", f"{os.getgid()} {os.getgid()} 1")):
+                with open(f"/proc/{pid}/{name}", "w") as f:
+                    f.write(text)
+    os.close(unshared[0])
+    os.close(mapped[1])
+
+
+def reap():
+    """Collect the supervisors that ended (their CPU counts towards this process's)."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def supervise(conn, unshared, mapped):
+    """In the forked child: read the request, make the kernel's namespaces, fork the
+    kernel into them, relay signals to it and report how it ended."""
+    call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the server ends: so do we
+    os.close(unshared[0])
+    os.close(mapped[1])
+    try:
+        call("unshare", CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+             CLONE_NEWNET | CLONE_NEWUTS)
+    except OSError as error:
+        os.write(unshared[1], b"!")
+        send(conn, {"error": str(error)})
+        return
+    call("prctl", PR_SET_DUMPABLE, 1, 0, 0, 0)  # for the server to write our maps
+    os.write(unshared[1], b"u")
+    os.read(mapped[0], 1)  # the server wrote them (or could not)
+    call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
+    os.close(unshared[1])
+    os.close(mapped[0])
+    request = json.loads(read_line(conn))
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # PID 1 of the new PID namespace, which forks the kernel
+        conn.close()  # the student's code must not talk to the grader through it
+        os.close(ready_r)
+        try:
+            become_kernel(request, ready_w)
+        except BaseException as exc:  # noqa: BLE001 -- reported to the grader, then exit
+            os.write(ready_w, f"{type(exc).__name__}: {exc}".encode())
+            os._exit(70)
+    os.close(ready_w)
+    failure = os.read(ready_r, 4096).decode()  # empty: the kernel started and closed it
+    os.close(ready_r)
+    send(conn, {"error": failure} if failure else {"pid": pid})
+    relay(conn, pid)
+    _, status, usage = os.wait4(pid, 0)
+    send(conn, {"exit": os.waitstatus_to_exitcode(status),
+                "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss})
+
+
+def read_line(conn):
+    """The request: one line, the only thing the grader sends before our reply."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            raise EOFError("the grader hung up")
+        data += chunk
+    return data
+
+
+def relay(conn, pid):
+    """Send the grader's signals to the kernel until it ends; kill it if the grader hangs
+    up. (No thread: none can start once a PID namespace's first process has ended.)"""
+    ended, buffer = os.pidfd_open(pid), b""
+    while not select.select([conn, ended], [], [])[0].count(ended):
+        data = conn.recv(4096)
+        if not data:
+            os.kill(pid, signal.SIGKILL)
+            break
+        buffer += data
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            number = json.loads(line)["signal"]
+            # PID 1 of a namespace ignores SIGTERM unless it handles it: a kernel does not
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL if number == signal.SIGTERM else number)
+    os.close(ended)
+
+
+def send(conn, message):
+    """One line of JSON to the grader (it may have gone: then nothing)."""
+    try:
+        conn.sendall((json.dumps(message) + "\n").encode())
+    except OSError:
+        pass
+
+
+def become_kernel(request, ready):
+    """In the kernel process: its filesystem, environment, privileges and random state,
+    then ipykernel, as `python -m ipykernel_launcher -f CONNECTION_FILE` would start."""
+    call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    make_filesystem(request)
+    drop_privileges()
+    if os.fork():  # PID 1 of the namespace, as bwrap is for a plain kernel: reaps, waits
+        os.close(ready)
+        init()
+    os.environ.clear()
+    os.environ.update(request["env"], PWD=request["cwd"])  # PWD: as bwrap --chdir sets it
+    os.chdir(request["cwd"])
+    del sys.path[0]  # this file's folder; ipykernel_launcher removes its '' the same way
+    import numpy
+
+    numpy.random.seed()  # from the OS, as in a fresh process
+    os.close(ready)  # started: the supervisor reports the PID
+    sys.argv = [sys.executable, "-f", request["connection_file"]]
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
+    os._exit(0)
+
+
+NEW_ROOT = "/.kernel"  # made empty by the server; each kernel mounts its own root there
+# the machine's /proc, which the server's sandbox holds only so that the kernel may mount a
+# /proc of its own (Linux allows it only where a /proc is visible whole, and bwrap's is not)
+HOST_PROC = "/.proc"
+
+
+def init():
+    """Reap every process of the namespace; end as the kernel (PID 2) ends."""
+    while True:
+        pid, status = os.wait()
+        if pid == 2:
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def make_filesystem(request):
+    """A root of the kernel's own: the server's mounts (system, Python), a fresh /tmp
+    and /dev/shm, the kernel's own folders, and the notebook's copy at the notebook's
+    path; nothing of the server's root or /tmp, where other kernels' folders were."""
+    mount("none", "/", None, MS_REC | MS_PRIVATE)
+    mount("tmpfs", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV)
+    shared = os.path.dirname(request["private"])  # every kernel's folder is in here
+    for name in os.listdir("/"):  # bwrap's links such as /lib -> usr/lib
+        if os.path.islink(f"/{name}"):
+            os.symlink(os.readlink(f"/{name}"), f"{NEW_ROOT}/{name}")
+    done = []
+    for point in mount_points():
+        if point in ("/", NEW_ROOT, HOST_PROC, *request["hide"]) or \
+                any(under(point, f) for f in ("/proc", "/tmp", shared, *done)):
+            continue
+        bind(point, point)
+        done.append(point)
+    # a /proc of the kernel's PID namespace, its kernel settings read-only as bwrap makes
+    # them (the kernel may run as root without capabilities: it must not write them)
+    os.mkdir(f"{NEW_ROOT}/proc")
+    mount("proc", f"{NEW_ROOT}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for name in ("sys", "sysrq-trigger", "irq", "bus"):
+        path = f"{NEW_ROOT}/proc/{name}"
+        if os.path.exists(path):
+            mount(path, path, None, MS_BIND | MS_REC)
+            mount(path, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.mkdir(f"{NEW_ROOT}/tmp")
+    mount("tmpfs", f"{NEW_ROOT}/tmp", "tmpfs", MS_NOSUID | MS_NODEV)
+    for path in [p for p in request["keep"] if under(p, "/tmp")] + \
+            [request["private"], *request["binds"]]:
+        bind(path, path)
+    bind(request["work"], request["cwd"])
+    if os.path.isdir(f"{NEW_ROOT}/dev/shm"):
+        mount("tmpfs", f"{NEW_ROOT}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV)
+    os.makedirs(f"{NEW_ROOT}/tmp/matplotlib")
+    os.mkdir(f"{NEW_ROOT}/.old")
+    call("pivot_root", NEW_ROOT.encode(), f"{NEW_ROOT}/.old".encode())
+    os.chdir("/")
+    call("umount2", b"/.old", MNT_DETACH)
+    os.rmdir("/.old")
+
+
+def bind(source, target):
+    """Bind source (and what is mounted under it) at target in the new root."""
+    inside = NEW_ROOT + target
+    if os.path.isdir(source):
+        os.makedirs(inside, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(inside), exist_ok=True)
+        open(inside, "a").close()
+    mount(source, inside, None, MS_BIND | MS_REC)
+
+
+def mount_points():
+    """The mount points this process sees, parents first."""
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4].replace("\\040", " ") for line in f]
+
+
+def under(path, folder):
+    """Whether path is folder or inside it."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_privileges():
+    """No capability left, none to gain: bounding set emptied, all sets zero, no_new_privs."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last = int(f.read())
+    for cap in range(last + 1):
+        call("prctl", PR_CAPBSET_DROP, cap, 0, 0, 0)
+    call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    call("capset", ctypes.byref(CapHeader(0x20080522, 0)), (CapData * 2)())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
