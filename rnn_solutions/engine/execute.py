@@ -63,13 +63,18 @@ class JudgedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.judge = Judge(self.declaration_of(resources))
+        self.kernels = []  # each kernel's usage (kernel_usage)
         try:
             self._run_all(nb, resources, km)
         finally:
             self.judge.close()
         apply_verdicts(nb, self.judge, self.timeout)
         sandboxed = self.sandbox and sandbox.available()
-        write_record(resources, {"forgeries": self.judge.forgeries, "sandboxed": sandboxed})
+        known = all(self.kernels)
+        write_record(resources, {
+            "forgeries": self.judge.forgeries, "sandboxed": sandboxed,
+            "kernel_cpu": sum(k["cpu"] for k in self.kernels) if known else None,
+            "kernel_maxrss": max(k["maxrss"] for k in self.kernels) if known else None})
         if not sandboxed:
             self.log.warning("the grading kernel was NOT sandboxed: %s", sandbox.WARNING)
         return nb, self.resources
@@ -86,6 +91,7 @@ class JudgedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.sandbox, km.warm, km.binds = self.sandbox, self.warm_kernels, [self.judge.folder]
+        self.started = km  # nbclient forgets it when the kernel ends
         return km
 
     def _run_all(self, nb, resources, km):
@@ -95,7 +101,7 @@ class JudgedExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        done, index = [], 0
+        done, index, self.started = [], 0, None
         while index < len(nb.cells):
             try:
                 with self.setup_kernel():
@@ -108,6 +114,8 @@ class JudgedExecute(Execute):
                 mark(nb.cells[index], "KernelDied", "the kernel died while this cell ran: the "
                      "code called exit() or os._exit(), crashed, or ran out of memory")
                 index += 1
+            finally:
+                self.kernels.append(kernel_usage(self.started))
                 self.km, self.kc = None, None
 
     def _run_cell(self, cell, resources, index):
@@ -137,6 +145,12 @@ class JudgedExecute(Execute):
         if content.get("status") != "ok":
             raise RuntimeError(f"the grading kernel could not be prepared: "
                                f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
+
+
+def kernel_usage(km):
+    """{"cpu": seconds, "maxrss": KiB} the kernel of `km` used, as its kernel manager
+    measured it (sandbox.py); None if the kernel ended before it could be (it died)."""
+    return getattr(km, "kernel_usage", None)
 
 
 def write_record(resources, record):

@@ -29,6 +29,7 @@ import atexit
 import contextlib
 import functools
 import json
+import multiprocessing.util
 import os
 import select
 import shutil
@@ -41,7 +42,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, List, Unicode
 
@@ -240,8 +241,9 @@ def zygote(prefix, env):
     key = (tuple(prefix), tuple(sorted(env.items())))
     with _zygotes_lock:
         if key not in _zygotes or not _zygotes[key].alive():
-            if not _zygotes:
+            if not _zygotes:  # at exit, also of a multiprocessing worker (no atexit there)
                 atexit.register(close_zygotes)
+                multiprocessing.util.Finalize(None, close_zygotes, exitpriority=10)
             _zygotes[key] = Zygote(*key)
         return _zygotes[key]
 
@@ -314,6 +316,27 @@ def fork_kernel(cmd, cwd, private, binds, env):
         raise
 
 
+def tree_usage(pid):
+    """{"cpu": seconds, "maxrss": KiB} of a running process with its descendants: their
+    CPU so far, and the largest peak resident set among them; None if unreadable."""
+    import psutil
+
+    try:
+        processes = [psutil.Process(pid)]
+        processes += processes[0].children(recursive=True)
+    except psutil.Error:
+        return None
+    cpu, peak = 0.0, 0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            cpu += times.user + times.system
+            with open(f"/proc/{process.pid}/status") as f:
+                peak = max([peak] + [int(line.split()[1]) for line in f
+                                     if line.startswith("VmHWM:")])
+    return {"cpu": cpu, "maxrss": peak}
+
+
 class WarmProvisioner(LocalProvisioner):
     """jupyter_client's local provisioner, its kernels forked warm by a Zygote; where that
     fails, a plain sandboxed kernel (a warning says why)."""
@@ -330,6 +353,13 @@ class WarmProvisioner(LocalProvisioner):
         self.pid, self.pgid, self.cwd = self.process.pid, None, cwd
         return self.connection_info
 
+    async def wait(self):
+        process = self.process
+        status = await super().wait()
+        if isinstance(process, ForkedKernel) and process.usage:
+            self.parent.kernel_usage = process.usage  # JudgedExecute records it
+        return status
+
 
 class GradingKernelManager(AsyncKernelManager):
     """A kernel over Unix sockets in a private folder, sandboxed where the machine can,
@@ -343,6 +373,7 @@ class GradingKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_usage = None  # a forked kernel's {"cpu": s, "maxrss": KiB}, once ended
         self.private = tempfile.mkdtemp(prefix="rnn-kernel-", dir=shared_folder())
         self.transport = "ipc"
         self.ip = os.path.join(self.private, "kernel")
@@ -354,6 +385,14 @@ class GradingKernelManager(AsyncKernelManager):
             self.provisioner = WarmProvisioner(kernel_id=self.kernel_id,
                                                kernel_spec=self.kernel_spec, parent=self)
         return await super()._async_pre_start_kernel(**kw)
+
+    async def shutdown_kernel(self, now=False, restart=False):
+        """Shut the kernel down; a plain one's usage is read first, from /proc (bwrap
+        does not hand its CPU back to this process; a forked one's supervisor reports it)."""
+        process = getattr(self.provisioner, "process", None)
+        if isinstance(process, subprocess.Popen):
+            self.kernel_usage = tree_usage(process.pid)
+        await KernelManager._async_shutdown_kernel(self, now=now, restart=restart)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.sandbox and available():
