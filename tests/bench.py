@@ -4,18 +4,35 @@
 
 For each assignment (default: both), makes K synthetic submissions (default 40: the
 master's answers and its corpus's buggy, cheating and faulty ones, in turn; the corpus
-entry that loops forever is left out, its timeouts would measure the timeout), then,
-ROUNDS times (default 3), grades them all with
-`nbgrader autograde` and with `rnn-grade autograde --jobs JOBS` (default: cores + 1), each
-in its own copy of the course, and measures the floor: starting a bare kernel and running
-the master notebook once, as autograde does. It prints seconds per submission, their
-ratio and the floor for each round, and the median of each column.
+entry that loops forever is left out, its timeouts would measure the timeout). Then,
+ROUNDS times (default 3), each in its own copy of the course:
+
+- `nbgrader autograde` of them all, one after another, with plain kernels (the plain
+  tool: a fresh kernel per notebook, as before warm kernels);
+- `rnn-grade autograde --jobs JOBS` (default: cores + 1) with warm kernels (forked by the
+  fork server, sandbox.py), and with `--plain-kernels`;
+- the floor: starting a bare plain kernel and running the master notebook once, as
+  autograde does (the median of 5).
+
+For each it prints seconds per submission (wall time) and, per submission, the CPU
+seconds of the grading processes (this process's children: nbgrader, or the workers;
+for the warm run, plus the fork servers' start, measured once here) and of the kernels
+(each measured by its kernel manager, kept in the judge's records). Peak memory per
+worker is sampled during the warm run: the proportional set size (PSS: pages shared by
+forked kernels counted once) of each worker with its fork server and kernels, the
+largest seen. Last, the warm run once more with 5 x K submissions: its
+seconds per submission against the K run's say whether the cost grows linearly.
+The summary takes the median of each column over the rounds.
 """
 
+import json
+import math
 import os
+import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from itertools import cycle, islice
 from pathlib import Path
@@ -23,13 +40,15 @@ from pathlib import Path
 import nbformat
 from conftest import ROOT, copy_course, execute
 from corpus import CORPUS
+from jupyter_client.kernelspec import KernelSpecManager
 from lstm_corpus import CORPUS as LSTM_CORPUS
 from test_corpus import answers_of
 
-from rnn_solutions.engine import classgrader, course, submissions
+from rnn_solutions.engine import classgrader, course, sandbox, submissions
 from rnn_solutions.rnn_step_by_step.samples import fill_answers, master_answers
 
 CORPORA = {"rnn_step_by_step": CORPUS, "lstm_step_by_step": LSTM_CORPUS}
+CORES = os.cpu_count() or 1
 
 
 def make_course(root, k, assignment):
@@ -49,61 +68,178 @@ def make_course(root, k, assignment):
     return root
 
 
-def timed(action):
-    """Seconds the action took."""
-    start = time.perf_counter()
+def own_cpu(who):
+    """CPU seconds of this process (RUSAGE_SELF) or of its reaped children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def kernel_cpu(root, assignment):
+    """CPU seconds all kernels of the last grading of the assignment took, as the judge's
+    records say (execute.py: measured by the kernel manager); NaN if one is missing."""
+    folder = Path(root) / "autograded" / ".judge" / assignment
+    seconds = [json.loads(p.read_text()).get("kernel_cpu") for p in folder.glob("*.json")]
+    return math.nan if None in seconds else sum(seconds)
+
+
+def measured(action, root, assignment, k, extra=0.0):
+    """Run action; (wall, grading CPU, kernel CPU) in seconds per submission. Grading CPU
+    is this process's reaped children's (nbgrader, or the workers) plus `extra`."""
+    wall, children = time.perf_counter(), own_cpu(resource.RUSAGE_CHILDREN)
     action()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - wall
+    grading = own_cpu(resource.RUSAGE_CHILDREN) - children + extra
+    return wall / k, grading / k, kernel_cpu(root, assignment) / k
+
+
+def fork_server_cpu(assignment):
+    """CPU seconds a fork server takes to start (its imports), paid once per worker: its
+    process is not this process's child, so it is measured here and added."""
+    spec = submissions.course_config(ROOT).ExecutePreprocessor.kernel_name
+    kernel = KernelSpecManager().get_kernel_spec(spec)
+    prefix = kernel.argv[:kernel.argv.index("-m")]
+    server = sandbox.zygote(prefix, kernel.env)
+    used = sandbox.tree_usage(server.process.pid)["cpu"]
+    sandbox.close_zygotes()
+    return used
+
+
+class PeakMemory:
+    """Samples, while running, the PSS of each child of this process with all its
+    descendants; `peak` is the largest in MiB (None where /proc could not be read)."""
+
+    def __init__(self, every=0.5):
+        self.every, self.peak, self.stop = every, None, threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def _sample(self):
+        while not self.stop.wait(self.every):
+            parents = {}
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        parents[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+            for worker in [p for p, parent in parents.items() if parent == os.getpid()]:
+                tree, total = [worker], 0
+                while tree:
+                    pid = tree.pop()
+                    tree += [p for p, parent in parents.items() if parent == pid]
+                    total += pss(pid)
+                mib = total / 1024
+                self.peak = mib if self.peak is None else max(self.peak, mib)
+
+
+def pss(pid):
+    """A process's proportional set size in KiB (0 if it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cell_scores(root, assignment):
+    """{student: {grade id: score}}: every graded cell's score in the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(submissions.gradebook_url(root)) as gb:
+        return {s.student.id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
+                for s in gb.find_assignment(assignment).submissions}
 
 
 def floor(assignment, runs=5):
-    """Median seconds to start a kernel and run the master notebook with the judge."""
+    """Median seconds to start a plain kernel and run the master notebook with the judge."""
     folder = ROOT / "source" / assignment
     nb = nbformat.read(folder / submissions.notebook_name(assignment), as_version=4)
-    return statistics.median(
-        timed(lambda: execute(nbformat.from_dict(nb), folder)) for _ in range(runs))
 
+    def once():
+        start = time.perf_counter()
+        execute(nbformat.from_dict(nb), folder, warm_kernels=False)
+        return time.perf_counter() - start
 
-CORES = os.cpu_count() or 1
+    return statistics.median(once() for _ in range(runs))
 
 
 def main(k=40, jobs=CORES + 1, rounds=3, *assignments):
-    """Run the benchmark of each assignment `rounds` times over the same submissions;
-    print each round and the medians.
-
-    The machine's speed drifts by 10-15 % from minute to minute, so each round measures
-    the three figures side by side, and the summary takes the median of each quantity.
-    """
+    """Run the benchmark of each assignment `rounds` times; print each round, the
+    medians, the scaling run and whether every run gave every cell the same score."""
     for assignment in assignments or CORPORA:
         bench(assignment, int(k), int(jobs), int(rounds))
 
 
+COLUMNS = ("nbgrader", "warm", "plain", "floor")
+
+
 def bench(assignment, k, jobs, rounds):
-    """The benchmark's table for one assignment."""
-    print(f"{assignment}: {k} submissions, {jobs} workers, {CORES} cores; seconds per "
-          "submission")
-    print("round  nbgrader autograde  rnn-grade  ratio   floor  rnn-grade x cores / floor")
-    rows = []
+    """The benchmark's tables for one assignment."""
+    print(f"\n{assignment}: {k} submissions, {jobs} workers, {CORES} cores")
+    print("seconds per submission (wall)           CPU s per submission   (grading | kernels)"
+          "     warm: speed-up  x cores/floor  peak MiB/worker")
+    print("round  nbgrader    warm   plain   floor  nbgrader        warm         plain"
+          "       vs nbgrader")
+    rows, scores = [], []
     with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as quiet:
-        plain = make_course(Path(tmp) / "plain", k, assignment)
-        parallel = make_course(Path(tmp) / "parallel", k, assignment)
+        courses = {name: make_course(Path(tmp) / name, k, assignment)
+                   for name in ("nbgrader", "warm", "plain")}
+        starts = jobs * fork_server_cpu(assignment)  # the warm run's workers' servers
         for n in range(1, rounds + 1):
-            sequential = timed(lambda: course.nbgrader(plain, "autograde", assignment,
-                                                       "--force")) / k
-            ours = timed(lambda: classgrader.autograde(parallel, assignment, jobs, force=True,
-                                                       out=quiet)) / k
+            runs = {"nbgrader": measured(lambda: course.nbgrader(
+                courses["nbgrader"], "autograde", assignment, "--force",
+                "--JudgedExecute.warm_kernels=False"), courses["nbgrader"], assignment, k)}
+            with PeakMemory() as memory:
+                runs["warm"] = measured(lambda: classgrader.autograde(
+                    courses["warm"], assignment, jobs, force=True, out=quiet),
+                    courses["warm"], assignment, k, starts)
+            runs["plain"] = measured(lambda: classgrader.autograde(
+                courses["plain"], assignment, jobs, force=True, out=quiet, warm=False),
+                courses["plain"], assignment, k)
             bare = floor(assignment)
-            rows.append((sequential, ours, sequential / ours, bare, ours * CORES / bare))
-            print(_row(n, *rows[-1]), flush=True)
-        same = course.scores(plain, assignment) == course.scores(parallel, assignment)
-    print(_row("median", *map(statistics.median, zip(*rows, strict=True))))
-    print(f"same scores for every student: {same}")
+            rows.append((runs, bare, memory.peak))
+            print(_row(n, runs, bare, memory.peak), flush=True)
+            scores.append({name: cell_scores(root, assignment)
+                           for name, root in courses.items()})
+        print(_median_row(rows))
+        big = make_course(Path(tmp) / "big", 5 * k, assignment)
+        wall_big = measured(lambda: classgrader.autograde(big, assignment, jobs, force=True,
+                                                          out=quiet), big, assignment, 5 * k)[0]
+    wall_k = statistics.median(r[0]["warm"][0] for r in rows)
+    print(f"throughput, warm: {1 / wall_k:.2f} submissions/s at {k}, {1 / wall_big:.2f} at "
+          f"{5 * k} ({wall_big / wall_k:.2f}x the seconds per submission)")
+    same = len({repr(run) for each in scores for run in each.values()}) == 1
+    print(f"same per-cell scores in every run (nbgrader, warm, plain; every round): {same}")
 
 
-def _row(label, sequential, ours, ratio, bare, above_floor):
+def _row(label, runs, bare, peak):
     """One line of the table."""
-    return (f"{label:<6} {sequential:18.2f} {ours:10.2f} {ratio:5.2f}x {bare:6.2f} "
-            f"{above_floor:14.2f}x")
+    walls = " ".join(f"{runs[name][0]:7.2f}" for name in ("nbgrader", "warm", "plain"))
+    cpus = "  ".join(f"{runs[name][1]:5.2f} | {runs[name][2]:4.2f}"
+                     for name in ("nbgrader", "warm", "plain"))
+    warm = runs["warm"][0]
+    memory = "n/a" if peak is None else f"{peak:.0f}"
+    return (f"{label:<6}{walls} {bare:7.2f}  {cpus}   {runs['nbgrader'][0] / warm:5.2f}x "
+            f"{warm * CORES / bare:10.2f}x {memory:>12}")
+
+
+def _median_row(rows):
+    """The medians of every column."""
+    runs = {name: tuple(statistics.median(r[0][name][i] for r in rows) for i in range(3))
+            for name in ("nbgrader", "warm", "plain")}
+    bare = statistics.median(r[1] for r in rows)
+    peaks = [r[2] for r in rows if r[2] is not None]
+    return _row("median", runs, bare, max(peaks) if peaks else None)
 
 
 if __name__ == "__main__":
