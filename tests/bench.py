@@ -19,9 +19,11 @@ seconds of the grading processes (this process's children: nbgrader, or the work
 for the warm run, plus the fork servers' start, measured once here) and of the kernels
 (each measured by its kernel manager, kept in the judge's records). Peak memory per
 worker is sampled during the warm run: the proportional set size (PSS: pages shared by
-forked kernels counted once) of each worker with its fork server and kernels, the
-largest seen. Last, the warm run once more with 5 x K submissions: its
-seconds per submission against the K run's say whether the cost grows linearly.
+forked processes counted once) of `rnn-grade` with its workers, fork server and kernels,
+at its largest, divided by the number of workers. rnn-grade runs as its own process, as
+an instructor runs it, so each run pays its own start. Last, the warm run once more with
+5 x K submissions: its seconds per submission against the K run's say whether the cost
+grows linearly.
 The summary takes the median of each column over the rounds.
 """
 
@@ -30,6 +32,7 @@ import math
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -44,7 +47,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from lstm_corpus import CORPUS as LSTM_CORPUS
 from test_corpus import answers_of
 
-from rnn_solutions.engine import classgrader, course, sandbox, submissions
+from rnn_solutions.engine import course, sandbox, submissions
 from rnn_solutions.rnn_step_by_step.samples import fill_answers, master_answers
 
 CORPORA = {"rnn_step_by_step": CORPUS, "lstm_step_by_step": LSTM_CORPUS}
@@ -105,11 +108,12 @@ def fork_server_cpu(assignment):
 
 
 class PeakMemory:
-    """Samples, while running, the PSS of each child of this process with all its
-    descendants; `peak` is the largest in MiB (None where /proc could not be read)."""
+    """Samples, while running, the PSS of a process with all its descendants; `peak` is
+    the largest total in MiB (None where /proc could not be read)."""
 
     def __init__(self, every=0.5):
-        self.every, self.peak, self.stop = every, None, threading.Event()
+        self.every, self.pid, self.peak = every, None, None
+        self.stop = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self):
@@ -122,6 +126,8 @@ class PeakMemory:
 
     def _sample(self):
         while not self.stop.wait(self.every):
+            if self.pid is None:
+                continue
             parents = {}
             for pid in filter(str.isdigit, os.listdir("/proc")):
                 try:
@@ -129,14 +135,27 @@ class PeakMemory:
                         parents[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
                 except (OSError, IndexError, ValueError):
                     continue
-            for worker in [p for p, parent in parents.items() if parent == os.getpid()]:
-                tree, total = [worker], 0
-                while tree:
-                    pid = tree.pop()
-                    tree += [p for p, parent in parents.items() if parent == pid]
-                    total += pss(pid)
+            tree, total = [self.pid], 0
+            while tree:
+                pid = tree.pop()
+                tree += [p for p, parent in parents.items() if parent == pid]
+                total += pss(pid)
+            if total:
                 mib = total / 1024
                 self.peak = mib if self.peak is None else max(self.peak, mib)
+
+
+def rnn_grade(root, assignment, jobs, warm, memory=None):
+    """`rnn-grade autograde` of every submission, as an instructor runs it (its own
+    process: it pays its own start); memory -- a PeakMemory to watch it."""
+    command = [str(ROOT / ".venv" / "bin" / "rnn-grade"), "autograde", assignment, "--force",
+               "--jobs", str(jobs), "--course", str(root)] + ([] if warm else ["--plain-kernels"])
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    if memory is not None:
+        memory.pid = process.pid
+    _, errors = process.communicate()
+    assert process.returncode == 0, errors[-2000:]
 
 
 def pss(pid):
@@ -191,30 +210,30 @@ def bench(assignment, k, jobs, rounds):
     print("round  nbgrader    warm   plain   floor  nbgrader        warm         plain"
           "       vs nbgrader")
     rows, scores = [], []
-    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as quiet:
+    with tempfile.TemporaryDirectory() as tmp:
         courses = {name: make_course(Path(tmp) / name, k, assignment)
                    for name in ("nbgrader", "warm", "plain")}
-        starts = jobs * fork_server_cpu(assignment)  # the warm run's workers' servers
+        starts = fork_server_cpu(assignment)  # one, shared by the warm run's workers
         for n in range(1, rounds + 1):
             runs = {"nbgrader": measured(lambda: course.nbgrader(
                 courses["nbgrader"], "autograde", assignment, "--force",
                 "--JudgedExecute.warm_kernels=False"), courses["nbgrader"], assignment, k)}
             with PeakMemory() as memory:
-                runs["warm"] = measured(lambda: classgrader.autograde(
-                    courses["warm"], assignment, jobs, force=True, out=quiet),
-                    courses["warm"], assignment, k, starts)
-            runs["plain"] = measured(lambda: classgrader.autograde(
-                courses["plain"], assignment, jobs, force=True, out=quiet, warm=False),
-                courses["plain"], assignment, k)
+                runs["warm"] = measured(lambda: rnn_grade(courses["warm"], assignment, jobs,
+                                                          True, memory),
+                                        courses["warm"], assignment, k, starts)
+            runs["plain"] = measured(lambda: rnn_grade(courses["plain"], assignment, jobs,
+                                                       False), courses["plain"], assignment, k)
             bare = floor(assignment)
-            rows.append((runs, bare, memory.peak))
-            print(_row(n, runs, bare, memory.peak), flush=True)
+            peak = None if memory.peak is None else memory.peak / jobs
+            rows.append((runs, bare, peak))
+            print(_row(n, runs, bare, peak), flush=True)
             scores.append({name: cell_scores(root, assignment)
                            for name, root in courses.items()})
         print(_median_row(rows))
         big = make_course(Path(tmp) / "big", 5 * k, assignment)
-        wall_big = measured(lambda: classgrader.autograde(big, assignment, jobs, force=True,
-                                                          out=quiet), big, assignment, 5 * k)[0]
+        wall_big = measured(lambda: rnn_grade(big, assignment, jobs, True), big, assignment,
+                            5 * k)[0]
     wall_k = statistics.median(r[0]["warm"][0] for r in rows)
     print(f"throughput, warm: {1 / wall_k:.2f} submissions/s at {k}, {1 / wall_big:.2f} at "
           f"{5 * k} ({wall_big / wall_k:.2f}x the seconds per submission)")

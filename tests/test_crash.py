@@ -9,7 +9,6 @@ and the gradebook holds exactly one complete submission per gradable student.
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_course
+from sqlalchemy import create_engine, text
 from test_autograde import EXPECTED
 from test_classgrader import cell_grades
 
@@ -133,7 +133,6 @@ def reference():
 
 def orphans(root):
     """Gradebook rows that belong to nothing, and submissions with missing grades."""
-    db = sqlite3.connect(root / "gradebook.db")
     queries = {
         "grades of no notebook": "SELECT count(*) FROM grade WHERE notebook_id NOT IN "
                                  "(SELECT id FROM submitted_notebook)",
@@ -144,8 +143,12 @@ def orphans(root):
                                     "(SELECT count(*) FROM grade g WHERE g.notebook_id = n.id)"
                                     " != (SELECT count(*) FROM grade_cells)",
     }
-    found = {name: db.execute(sql).fetchone()[0] for name, sql in queries.items()}
-    db.close()
+    engine = create_engine(submissions.gradebook_url(root))
+    try:
+        with engine.connect() as db:
+            found = {name: db.execute(text(sql)).scalar() for name, sql in queries.items()}
+    finally:
+        engine.dispose()
     return {name: count for name, count in found.items() if count}
 
 

@@ -21,10 +21,9 @@ from pathlib import Path
 import pytest
 from conftest import copy_course
 from nbgrader.api import Gradebook
-from sqlalchemy import create_engine, text
 from test_autograde import EXPECTED
 from test_classgrader import postgres_url  # noqa: F401 (a fixture: asked for by name below)
-from test_crash import completed
+from test_crash import completed, orphans
 
 from rnn_solutions.engine import course, submissions
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
@@ -170,27 +169,6 @@ def cell_grades(root):
     with Gradebook(submissions.gradebook_url(root)) as gb:
         return {s.student.id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
                 for s in gb.find_assignment(ASSIGNMENT).submissions}
-
-
-def orphans(root):
-    """Gradebook rows that belong to nothing, and submissions with missing grades."""
-    queries = {
-        "grades of no notebook": "SELECT count(*) FROM grade WHERE notebook_id NOT IN "
-                                 "(SELECT id FROM submitted_notebook)",
-        "notebooks of no submission": "SELECT count(*) FROM submitted_notebook WHERE "
-                                      "assignment_id NOT IN (SELECT id FROM "
-                                      "submitted_assignment)",
-        "notebooks missing grades": "SELECT count(*) FROM submitted_notebook n WHERE "
-                                    "(SELECT count(*) FROM grade g WHERE g.notebook_id = n.id)"
-                                    " != (SELECT count(*) FROM grade_cells)",
-    }
-    engine = create_engine(submissions.gradebook_url(root))
-    try:
-        with engine.connect() as db:
-            found = {name: db.execute(text(sql)).scalar() for name, sql in queries.items()}
-    finally:
-        engine.dispose()
-    return {name: count for name, count in found.items() if count}
 
 
 def autograded_notebooks(root):

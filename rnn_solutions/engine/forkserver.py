@@ -42,14 +42,17 @@ import select
 import signal
 import socket
 import sys
+import threading
 import traceback
 
 # what a kernel imports before the student's first line (and matplotlib, which the
 # notebooks plot with at their end); never pyplot or the inline backend: they hook into
 # the IPython shell that exists only once the kernel started
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy",
-           "matplotlib", "matplotlib.figure", "matplotlib.font_manager",
-           "matplotlib.backends.backend_agg", "IPython.core.completer", "jupyter_client.session")
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+           "ipykernel.debugger", "IPython.core.completer", "IPython.extensions",
+           "jupyter_client.session", "tornado.gen", "tornado.queues", "sqlite3", "pdb",
+           "numpy", "numpy.random", "matplotlib", "matplotlib.figure",
+           "matplotlib.font_manager", "matplotlib.backends.backend_agg")
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -59,6 +62,7 @@ MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 
 libc = ctypes.CDLL(None, use_errno=True)
+SET_BY_IMPORTS = {}  # environment variables the preloaded modules set (main)
 
 
 def call(name, *args):
@@ -79,9 +83,16 @@ def main(address):
     # nothing of ours (nor of any kernel: they inherit it) may be read or traced by a
     # process running as the same user
     call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
+    before = dict(os.environ)
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     for name in PRELOAD:
         __import__(name)
+    # variables the imports set (ipykernel.debugger sets PYDEVD_USE_FRAME_EVAL), which
+    # a fresh kernel sets by importing them too; MPLBACKEND ipykernel sets when it starts
+    SET_BY_IMPORTS.update((k, v) for k, v in os.environ.items()
+                          if before.get(k) != v and k != "MPLBACKEND")
+    if threading.active_count() != 1:  # a fork copies only the thread that forks
+        sys.exit(f"forkserver: an import started a thread: {threading.enumerate()}")
     os.makedirs(NEW_ROOT, exist_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(address)
@@ -184,7 +195,7 @@ def relay(conn, pid):
     """Send the grader's signals to the kernel until it ends; kill it if the grader hangs
     up. (No thread: none can start once a PID namespace's first process has ended.)"""
     ended, buffer = os.pidfd_open(pid), b""
-    while not select.select([conn, ended], [], [])[0].count(ended):
+    while ended not in select.select([conn, ended], [], [])[0]:
         data = conn.recv(4096)
         if not data:
             os.kill(pid, signal.SIGKILL)
@@ -218,6 +229,7 @@ def become_kernel(request, ready):
         init()
     os.environ.clear()
     os.environ.update(request["env"], PWD=request["cwd"])  # PWD: as bwrap --chdir sets it
+    os.environ.update(SET_BY_IMPORTS)
     os.chdir(request["cwd"])
     del sys.path[0]  # this file's folder; ipykernel_launcher removes its '' the same way
     import numpy
@@ -242,7 +254,8 @@ def init():
     while True:
         pid, status = os.wait()
         if pid == 2:
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(code if code >= 0 else 128 - code)  # killed by signal N: 128 + N
 
 
 def make_filesystem(request):

@@ -188,26 +188,41 @@ class Zygote:
     def __init__(self, prefix, env):
         """prefix -- the kernel's interpreter and its options (the command before -m);
         env -- the kernelspec's environment variables (numpy reads them on import)."""
-        python = prefix[0]
-        self.address = os.path.join(shared_folder(), f"forkserver-{uuid.uuid4().hex[:8]}")
-        fonts = tempfile.mkdtemp(prefix="matplotlib-", dir=shared_folder())
-        shutil.copytree(font_cache(python), fonts, dirs_exist_ok=True)
-        shared = shared_folder()
+        python, shared = prefix[0], shared_folder()
+        self.address = os.path.join(shared, f"forkserver-{uuid.uuid4().hex[:8]}")
+        fonts = tempfile.mkdtemp(prefix="matplotlib-", dir=shared)  # it lists the fonts
         args = [bwrap_path(), *options(python), *ROOT_MAPS, "--bind", shared, shared,
                 "--bind", "/proc", "/.proc",  # see forkserver.HOST_PROC
                 "--ro-bind", FORKSERVER, FORKSERVER, "--bind", fonts, "/tmp/matplotlib",
                 "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]
         for name, value in env:
             args += ["--setenv", name, value]
+        self.owner = os.getpid()  # processes forked from this one share the server
         self.process = subprocess.Popen([*args, "--", *prefix, FORKSERVER, self.address],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-        if self.process.stdout.readline().strip() != b"ready":
-            self.close()
-            raise ForkError(f"the fork server did not start (exit {self.process.returncode})")
+        self.ready = False
+
+    def started(self):
+        """The server, once it has imported everything (it says "ready"); ForkError if
+        it could not start."""
+        if not self.ready:
+            if self.process.stdout.readline().strip() != b"ready":
+                self.close()
+                raise ForkError("the fork server did not start "
+                                f"(exit {self.process.returncode})")
+            self.ready = True
+        return self
 
     def alive(self):
-        """Whether the server still runs."""
-        return self.process.poll() is None
+        """Whether the server still runs (seen from its owner, or from a process forked
+        from it, which cannot wait for it)."""
+        if self.owner == os.getpid():
+            return self.process.poll() is None
+        try:
+            os.kill(self.process.pid, 0)
+        except OSError:
+            return False
+        return True
 
     def fork(self, request):
         """A new kernel for the request (see forkserver.py), as a ForkedKernel."""
@@ -226,7 +241,9 @@ class Zygote:
         return ForkedKernel(conn, reader, reply["pid"])
 
     def close(self):
-        """End the server (and any kernel it still has) and wait for it."""
+        """End the server (and any kernel it still has) and wait for it; only its owner."""
+        if self.owner != os.getpid():
+            return
         self.process.kill()
         self.process.wait()
         self.process.stdout.close()
@@ -235,17 +252,32 @@ class Zygote:
 _zygotes, _zygotes_lock = {}, threading.Lock()
 
 
-def zygote(prefix, env):
+def zygote(prefix, env, wait=True):
     """This process's fork server for the command and environment (made on first use,
-    made again if it ended)."""
-    key = (tuple(prefix), tuple(sorted(env.items())))
+    made again if it ended); wait -- until it is ready (else the caller calls started()
+    before forking this process or asking for a kernel)."""
+    key = (tuple(prefix), tuple(sorted((env or {}).items())))
     with _zygotes_lock:
         if key not in _zygotes or not _zygotes[key].alive():
             if not _zygotes:  # at exit, also of a multiprocessing worker (no atexit there)
                 atexit.register(close_zygotes)
                 multiprocessing.util.Finalize(None, close_zygotes, exitpriority=10)
             _zygotes[key] = Zygote(*key)
-        return _zygotes[key]
+        return _zygotes[key].started() if wait else _zygotes[key]
+
+
+def prestart(kernel_name):
+    """This process's fork server for the named kernel, starting (call its started()
+    before forking): processes forked from this one (the class grader's workers) share
+    it. None where kernels cannot be sandboxed (each then starts its own, or none)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if not available():
+        return None
+    spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    if "-m" not in spec.argv:
+        return None
+    return zygote(spec.argv[:spec.argv.index("-m")], spec.env, wait=False)
 
 
 def close_zygotes():
