@@ -21,9 +21,10 @@ for the warm run, plus the fork servers' start, measured once here) and of the k
 worker is sampled during the warm run: the proportional set size (PSS: pages shared by
 forked processes counted once) of `rnn-grade` with its workers, fork server and kernels,
 at its largest, divided by the number of workers. rnn-grade runs as its own process, as
-an instructor runs it, so each run pays its own start. Last, the warm run once more with
-5 x K submissions: its seconds per submission against the K run's say whether the cost
-grows linearly.
+an instructor runs it, so each run pays its own start. (As another user than root, the
+fork server and supervisors, not dumpable, cannot be read and count 0.) Last, the warm
+run once more with 5 x K submissions: its seconds per submission against the K run's say
+whether the cost grows linearly.
 The summary takes the median of each column over the rounds.
 """
 
@@ -96,8 +97,9 @@ def measured(action, root, assignment, k, extra=0.0):
 
 
 def fork_server_cpu(assignment):
-    """CPU seconds a fork server takes to start (its imports), paid once per worker: its
-    process is not this process's child, so it is measured here and added."""
+    """CPU seconds a fork server takes to start (its imports), paid once per rnn-grade
+    run (its workers share it): its process is nobody's reaped child, so it is measured
+    here and added."""
     spec = submissions.course_config(ROOT).ExecutePreprocessor.kernel_name
     kernel = KernelSpecManager().get_kernel_spec(spec)
     prefix = kernel.argv[:kernel.argv.index("-m")]

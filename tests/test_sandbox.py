@@ -111,6 +111,16 @@ print("names", sorted(n for n in ip.user_ns if not n.startswith("_")))
 print("capabilities", open("/proc/self/status").read().split("CapEff:")[1].split()[0])
 print("modules", "matplotlib.pyplot" in sys.modules, "rnn_utils" in sys.modules)
 print("processes", sorted(p for p in os.listdir("/proc") if p.isdigit()))
+print("modes", [(p, oct(os.lstat(p).st_mode)) for p in ("/", "/tmp", "/dev", "/dev/shm")])
+print("dev", [(n, os.readlink("/dev/" + n) if os.path.islink("/dev/" + n) else "")
+              for n in sorted(os.listdir("/dev"))])
+import re  # each kernel's private and judge folders have names of their own
+print("mounts", sorted({re.sub(r"-\\w{8}$", "-*", line.split()[4])
+                        for line in open("/proc/self/mountinfo")}))
+print("argv", sys.argv[0], sys.orig_argv[1:-1], open("/proc/self/status").read().count("\t"))
+import socket
+server = socket.create_server(("127.0.0.1", 0))
+print("loopback", socket.create_connection(server.getsockname(), timeout=2) is not None)
 '''
 
 
@@ -118,7 +128,8 @@ print("processes", sorted(p for p in os.listdir("/proc") if p.isdigit()))
 def test_warm_kernel_looks_like_a_fresh_one(tmp_path):
     """A warm kernel shows what a plain one shows: its process number, working
     directory and sys.path, environment, empty history and namespace, capabilities,
-    modules, and the processes it can see."""
+    modules, the processes it can see, the modes of /, /tmp and /dev, the devices, the
+    mount points, its command line, and a loopback it can connect to."""
     assert run(FINGERPRINT, tmp_path, "warm") == run(FINGERPRINT, tmp_path, "plain")
 
 
@@ -133,16 +144,16 @@ def test_warm_kernels_are_forked(tmp_path):
 
 @pytest.mark.slow
 def test_warm_kernels_share_nothing(tmp_path):
-    """What one warm kernel leaves (a file in /tmp, /dev/shm or its folder, a changed
+    """What one warm kernel leaves (a file in /tmp, /dev or its folder, a changed
     module) no later kernel sees, and each has its own random state."""
     first = ('import numpy, random, pathlib\n'
              'numpy.left_behind = 1\n'
-             'for path in ("/tmp/left.txt", "/dev/shm/left.txt", "left.txt"):\n'
+             'for path in ("/tmp/left.txt", "/dev/left.txt", "left.txt"):\n'
              '    pathlib.Path(path).write_text("x")\n'
              'print(numpy.random.rand(), random.random())')
     second = ('import numpy, random, os\n'
               'print(hasattr(numpy, "left_behind"), [p for p in ("/tmp/left.txt", '
-              '"/dev/shm/left.txt", "left.txt") if os.path.exists(p)])\n'
+              '"/dev/left.txt", "left.txt") if os.path.exists(p)])\n'
               'print(numpy.random.rand(), random.random())')
     drawn = run(first, tmp_path, "warm").split()
     seen, again = run(second, tmp_path, "warm").split("\n", 1)

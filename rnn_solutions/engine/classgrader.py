@@ -22,6 +22,7 @@ import contextlib
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -276,8 +277,12 @@ def _on_processes(root, assignment, todo, jobs, out, warm=True):
     the warm kernels' fork server: they share both instead of paying for each (2.5 and
     1 core-seconds). A worker that dies costs the students it had, reported as not
     graded, not the run."""
+    judged = submissions.course_config(root).JudgedExecute
+    # forking is safe only without other threads (pytest or a notebook may have some)
+    forked = threading.active_count() == 1
     server = None
-    if warm and todo and submissions.course_config(root).JudgedExecute.get("sandbox", True):
+    if forked and warm and todo and judged.get("sandbox", True) and \
+            judged.get("warm_kernels", True):
         server = sandbox.prestart(submissions.execution(root)[0])  # imports meanwhile
     import nbgrader.apps  # noqa: F401 -- imported once here, inherited by every worker
     import nbgrader.converters.autograde  # noqa: F401
@@ -285,7 +290,7 @@ def _on_processes(root, assignment, todo, jobs, out, warm=True):
     if server is not None:
         with contextlib.suppress(sandbox.ForkError):  # else each kernel starts plain
             server.started()
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("fork" if forked else "spawn")
     with futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                      initargs=(root, warm)) as pool:
         running = {pool.submit(_grade, assignment, student, *recovered): student

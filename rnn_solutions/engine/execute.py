@@ -91,7 +91,7 @@ class JudgedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.sandbox, km.warm, km.binds = self.sandbox, self.warm_kernels, [self.judge.folder]
-        self.started = km  # nbclient forgets it when the kernel ends
+        self.last_km = km  # nbclient forgets it when the kernel ends
         return km
 
     def _run_all(self, nb, resources, km):
@@ -101,8 +101,9 @@ class JudgedExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        done, index, self.started = [], 0, None
+        done, index = [], 0
         while index < len(nb.cells):
+            self.last_km = None
             try:
                 with self.setup_kernel():
                     self._prepare_kernel(nb, done)
@@ -115,7 +116,7 @@ class JudgedExecute(Execute):
                      "code called exit() or os._exit(), crashed, or ran out of memory")
                 index += 1
             finally:
-                self.kernels.append(kernel_usage(self.started))
+                self.kernels.append(kernel_usage(self.last_km))
                 self.km, self.kc = None, None
 
     def _run_cell(self, cell, resources, index):

@@ -6,12 +6,14 @@ IPython, numpy and matplotlib before it runs a line of the student's code. This 
 students' environment: standard library only) pays for those imports once, then forks a
 kernel for each request. Each kernel is made indistinguishable from a fresh one:
 
-- its own namespaces (user, mount, PID, IPC, network, UTS): it is PID 2 of its own PID
-  namespace (PID 1 reaps, as bwrap does for a plain kernel), with a /proc of its own
-  (the machine's settings read-only), and can see or signal no other process (the server
-  and the supervisors are not dumpable either: nothing of theirs can be read or traced);
-- its own filesystem view: a fresh empty /tmp (also its HOME: no IPython history) and
-  /dev/shm, its private folder (sockets, connection file), the judge's folder, and a
+- its own namespaces (user, mount, PID, IPC, network with loopback up, UTS, and a new
+  session): it is PID 2 of its own PID namespace (PID 1 reaps, as bwrap does for a plain
+  kernel), with a /proc of its own (the machine's settings read-only), and can see or
+  signal no other process (the server and the supervisors are not dumpable: nothing of
+  theirs can be read or traced);
+- its own filesystem view: a root rebuilt from the server's read-only mounts, a fresh
+  /dev (its own devpts), a fresh empty /tmp (also its HOME: no IPython history), its
+  private folder (sockets, connection file), the judge's folder, and a
   writable throw-away copy of the notebook's folder at the notebook's own path, which is
   its working directory; nothing of other kernels' folders;
 - no capabilities and no_new_privs once its mounts are made;
@@ -23,11 +25,12 @@ kernel for each request. Each kernel is made indistinguishable from a fresh one:
 Differences that remain, named: str hashes use the server's random seed (PYTHONHASHSEED
 is fixed when an interpreter starts), so kernels forked by one server iterate a set of
 strings in the same order; matplotlib's folder is /tmp/matplotlib (a plain kernel's is in
-its private folder); modules the server imported are in sys.modules before any import.
+its private folder); modules the server imported are in sys.modules before any import;
+the bottom frames of the main thread's stack are this file's.
 
 Protocol, one Unix-socket connection per kernel, lines of JSON:
   grader -> server  {"connection_file", "cwd", "work", "private", "binds", "keep", "hide",
-                     "env"}
+                     "proc_covers", "env"}
   server -> grader  {"pid": the namespace's PID 1 as the server sees it} once it runs,
                     or {"error": text}
   grader -> server  {"signal": N}  (any number of times; closing the connection kills)
@@ -58,6 +61,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 1 << 18
+SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 
@@ -72,10 +76,10 @@ def call(name, *args):
         raise OSError(errno, f"{name}{args}: {os.strerror(errno)}")
 
 
-def mount(source, target, fstype=None, flags=0):
+def mount(source, target, fstype=None, flags=0, data=None):
     """mount(2)."""
-    call("mount", source.encode(), target.encode(),
-         fstype and fstype.encode(), ctypes.c_ulong(flags), None)
+    call("mount", source.encode(), target.encode(), fstype and fstype.encode(),
+         ctypes.c_ulong(flags), data and data.encode())
 
 
 def main(address):
@@ -166,10 +170,12 @@ def supervise(conn, unshared, mapped):
         conn.close()  # the student's code must not talk to the grader through it
         os.close(ready_r)
         try:
-            become_kernel(request, ready_w)
+            prepare_kernel(request, ready_w)
         except BaseException as exc:  # noqa: BLE001 -- reported to the grader, then exit
             os.write(ready_w, f"{type(exc).__name__}: {exc}".encode())
             os._exit(70)
+        os.close(ready_w)  # ready: the supervisor reports the PID
+        start_kernel(request)
     os.close(ready_w)
     failure = os.read(ready_r, 4096).decode()  # empty: the kernel started and closed it
     os.close(ready_r)
@@ -204,7 +210,8 @@ def relay(conn, pid):
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)
             number = json.loads(line)["signal"]
-            # PID 1 of a namespace ignores SIGTERM unless it handles it: a kernel does not
+            # the signals go to PID 1 (init), which ignores all but SIGKILL: SIGTERM, meant
+            # to end the kernel, becomes SIGKILL (the grader interrupts by message)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL if number == signal.SIGTERM else number)
     os.close(ended)
@@ -218,29 +225,49 @@ def send(conn, message):
         pass
 
 
-def become_kernel(request, ready):
-    """In the kernel process: its filesystem, environment, privileges and random state,
-    then ipykernel, as `python -m ipykernel_launcher -f CONNECTION_FILE` would start."""
+def prepare_kernel(request, ready):
+    """In PID 1 of the namespace: the kernel's filesystem, network, privileges; then fork
+    the kernel (PID 2) and become its init. The kernel returns: its environment, working
+    directory and random state are set, and only ipykernel is left to start."""
     call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     make_filesystem(request)
+    loopback_up()
     drop_privileges()
-    if os.fork():  # PID 1 of the namespace, as bwrap is for a plain kernel: reaps, waits
+    if os.fork():  # PID 1, as bwrap is for a plain kernel: reaps, waits
         os.close(ready)
         init()
+    call("prctl", PR_SET_DUMPABLE, 1, 0, 0, 0)  # as a fresh process is (its /proc files)
     os.environ.clear()
     os.environ.update(request["env"], PWD=request["cwd"])  # PWD: as bwrap --chdir sets it
     os.environ.update(SET_BY_IMPORTS)
     os.chdir(request["cwd"])
-    del sys.path[0]  # this file's folder; ipykernel_launcher removes its '' the same way
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]  # this file's folder; ipykernel_launcher removes its '' likewise
     import numpy
 
     numpy.random.seed()  # from the OS, as in a fresh process
-    os.close(ready)  # started: the supervisor reports the PID
-    sys.argv = [sys.executable, "-f", request["connection_file"]]
+
+
+def start_kernel(request):
+    """ipykernel, as `python [options] -m ipykernel_launcher -f CONNECTION_FILE` starts."""
+    import importlib.util
+
+    launcher = importlib.util.find_spec("ipykernel_launcher").origin
+    sys.argv = [launcher, "-f", request["connection_file"]]
+    sys.orig_argv = [*sys.orig_argv[:-2], "-m", "ipykernel_launcher", *sys.argv[1:]]
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()
     os._exit(0)
+
+
+def loopback_up():
+    """Bring the new network namespace's loopback up, as bwrap does (no other device)."""
+    import fcntl
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", IFF_UP | IFF_RUNNING))
 
 
 NEW_ROOT = "/.kernel"  # made empty by the server; each kernel mounts its own root there
@@ -250,7 +277,9 @@ HOST_PROC = "/.proc"
 
 
 def init():
-    """Reap every process of the namespace; end as the kernel (PID 2) ends."""
+    """Reap every process of the namespace; end as the kernel (PID 2) ends. Signals
+    other than SIGKILL do nothing to it (no handler: PID 1 of a namespace ignores them)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     while True:
         pid, status = os.wait()
         if pid == 2:
@@ -263,41 +292,61 @@ def make_filesystem(request):
     and /dev/shm, the kernel's own folders, and the notebook's copy at the notebook's
     path; nothing of the server's root or /tmp, where other kernels' folders were."""
     mount("none", "/", None, MS_REC | MS_PRIVATE)
-    mount("tmpfs", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV)
+    mount("tmpfs", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
     shared = os.path.dirname(request["private"])  # every kernel's folder is in here
     for name in os.listdir("/"):  # bwrap's links such as /lib -> usr/lib
         if os.path.islink(f"/{name}"):
             os.symlink(os.readlink(f"/{name}"), f"{NEW_ROOT}/{name}")
     done = []
     for point in mount_points():
-        if point in ("/", NEW_ROOT, HOST_PROC, *request["hide"]) or \
-                any(under(point, f) for f in ("/proc", "/tmp", shared, *done)):
+        if point in ("/", NEW_ROOT, *request["hide"]) or any(
+                under(point, f) for f in ("/proc", HOST_PROC, "/dev", "/tmp", shared, *done)):
             continue
         bind(point, point)
         done.append(point)
-    # a /proc of the kernel's PID namespace, its kernel settings read-only as bwrap makes
-    # them (the kernel may run as root without capabilities: it must not write them)
+    # a /proc of the kernel's PID namespace, the machine's settings read-only (the kernel
+    # may run as root without capabilities: it must not write them)
     os.mkdir(f"{NEW_ROOT}/proc")
     mount("proc", f"{NEW_ROOT}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    for name in ("sys", "sysrq-trigger", "irq", "bus"):
+    for name in request["proc_covers"]:
         path = f"{NEW_ROOT}/proc/{name}"
         if os.path.exists(path):
             mount(path, path, None, MS_BIND | MS_REC)
             mount(path, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    make_dev()
     os.mkdir(f"{NEW_ROOT}/tmp")
-    mount("tmpfs", f"{NEW_ROOT}/tmp", "tmpfs", MS_NOSUID | MS_NODEV)
+    mount("tmpfs", f"{NEW_ROOT}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
     for path in [p for p in request["keep"] if under(p, "/tmp")] + \
             [request["private"], *request["binds"]]:
         bind(path, path)
     bind(request["work"], request["cwd"])
-    if os.path.isdir(f"{NEW_ROOT}/dev/shm"):
-        mount("tmpfs", f"{NEW_ROOT}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV)
     os.makedirs(f"{NEW_ROOT}/tmp/matplotlib")
     os.mkdir(f"{NEW_ROOT}/.old")
     call("pivot_root", NEW_ROOT.encode(), f"{NEW_ROOT}/.old".encode())
     os.chdir("/")
     call("umount2", b"/.old", MNT_DETACH)
     os.rmdir("/.old")
+
+
+def make_dev():
+    """A /dev of the kernel's own, made as bwrap makes the server's (which it copies): a
+    fresh tmpfs with the same device nodes bound, links and folders, and its own devpts."""
+    dev = f"{NEW_ROOT}/dev"
+    os.mkdir(dev)
+    mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=0755")
+    for name in sorted(os.listdir("/dev")):
+        path, inside = f"/dev/{name}", f"{dev}/{name}"
+        if os.path.islink(path):
+            os.symlink(os.readlink(path), inside)
+        elif name == "pts":
+            os.mkdir(inside, 0o755)
+            mount("devpts", inside, "devpts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=620")
+        elif os.path.isdir(path):
+            os.mkdir(inside)
+            os.chmod(inside, os.stat(path).st_mode & 0o7777)
+        else:
+            bind(path, path)
 
 
 def bind(source, target):

@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -89,17 +90,19 @@ ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME"
                "JPY_PARENT_PID": "1"}
 
 
-PROC_COVERS = ("sys", "sysrq-trigger")
+# read-only in every kernel's /proc (Docker's list): the machine's settings, which a kernel
+# running as root without capabilities could otherwise write
+PROC_COVERS = ("sys", "sysrq-trigger", "irq", "bus", "fs", "acpi", "scsi")
 
 
 def options(python=None):
     """bwrap's options for a sandbox around the Python interpreter `python`."""
-    args = ["--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
+    args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--clearenv"]
     for name, value in ENVIRONMENT.items():
         args += ["--setenv", name, value]
-    # bwrap leaves the kernel's settings writable where they look read-only to it: a
-    # grader running as root would let the kernel write them (core_pattern: the machine)
+    # bwrap leaves /proc/sys writable where it looks read-only to it: a grader running as
+    # root would let the kernel write the machine's settings (core_pattern: the machine)
     for name in PROC_COVERS:
         if os.path.exists(f"/proc/{name}"):
             args += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
@@ -198,19 +201,27 @@ class Zygote:
         for name, value in env:
             args += ["--setenv", name, value]
         self.owner = os.getpid()  # processes forked from this one share the server
+        # a session of its own: no kernel may reach the grader's terminal
         self.process = subprocess.Popen([*args, "--", *prefix, FORKSERVER, self.address],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        start_new_session=True)
         self.ready = False
 
     def started(self):
         """The server, once it has imported everything (it says "ready"); ForkError if
         it could not start."""
-        if not self.ready:
-            if self.process.stdout.readline().strip() != b"ready":
+        line, deadline = b"", time.monotonic() + START_TIMEOUT
+        while not self.ready:
+            if not select.select([self.process.stdout], [], [],
+                                 max(deadline - time.monotonic(), 0))[0]:
+                self.close()
+                raise ForkError(f"the fork server did not start within {START_TIMEOUT} s")
+            line = self.process.stdout.readline()
+            if not line:
                 self.close()
                 raise ForkError("the fork server did not start "
                                 f"(exit {self.process.returncode})")
-            self.ready = True
+            self.ready = line.strip() == b"ready"  # other lines: an import printed them
         return self
 
     def alive(self):
@@ -218,15 +229,16 @@ class Zygote:
         from it, which cannot wait for it)."""
         if self.owner == os.getpid():
             return self.process.poll() is None
-        try:
-            os.kill(self.process.pid, 0)
-        except OSError:
+        try:  # not ours to wait for: a server that ended stays a zombie ("Z")
+            with open(f"/proc/{self.process.pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
             return False
-        return True
 
     def fork(self, request):
         """A new kernel for the request (see forkserver.py), as a ForkedKernel."""
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(START_TIMEOUT)  # until the kernel is forked, then ForkedKernel waits
         try:
             conn.connect(self.address)
             conn.sendall((json.dumps(request) + "\n").encode())
@@ -238,6 +250,7 @@ class Zygote:
         if "error" in reply:
             conn.close()
             raise ForkError(f"a kernel could not be forked: {reply['error']}")
+        conn.settimeout(None)
         return ForkedKernel(conn, reader, reply["pid"])
 
     def close(self):
@@ -249,7 +262,8 @@ class Zygote:
         self.process.stdout.close()
 
 
-_zygotes, _zygotes_lock = {}, threading.Lock()
+START_TIMEOUT = 120  # seconds a fork server may take to start, or to fork a kernel
+_zygotes, _zygotes_lock, _broken = {}, threading.Lock(), {}
 
 
 def zygote(prefix, env, wait=True):
@@ -258,12 +272,20 @@ def zygote(prefix, env, wait=True):
     before forking this process or asking for a kernel)."""
     key = (tuple(prefix), tuple(sorted((env or {}).items())))
     with _zygotes_lock:
+        if key in _broken:  # it could not start: not again for every kernel
+            raise ForkError(_broken[key])
         if key not in _zygotes or not _zygotes[key].alive():
             if not _zygotes:  # at exit, also of a multiprocessing worker (no atexit there)
                 atexit.register(close_zygotes)
                 multiprocessing.util.Finalize(None, close_zygotes, exitpriority=10)
             _zygotes[key] = Zygote(*key)
-        return _zygotes[key].started() if wait else _zygotes[key]
+        if not wait:
+            return _zygotes[key]
+        try:
+            return _zygotes[key].started()
+        except ForkError as error:
+            _broken[key] = str(error)
+            raise
 
 
 def prestart(kernel_name):
@@ -277,7 +299,13 @@ def prestart(kernel_name):
     spec = KernelSpecManager().get_kernel_spec(kernel_name)
     if "-m" not in spec.argv:
         return None
-    return zygote(spec.argv[:spec.argv.index("-m")], spec.env, wait=False)
+    prefix = spec.argv[:spec.argv.index("-m")]
+    if prefix[0] == "python":  # as jupyter_client runs such a kernelspec
+        prefix[0] = sys.executable
+    try:
+        return zygote(prefix, spec.env, wait=False)
+    except ForkError:
+        return None
 
 
 def close_zygotes():
@@ -291,7 +319,8 @@ def close_zygotes():
 class ForkedKernel:
     """A forked kernel, seen as the subprocess.Popen that jupyter_client's provisioner
     expects: poll, wait, send_signal, kill, terminate, pid and returncode. Its supervisor
-    in the fork server relays the signals and reports the exit status, the kernel's CPU
+    in the fork server relays the signals to the kernel's PID 1 (which heeds SIGKILL
+    only, and SIGTERM made SIGKILL) and reports the exit status, the kernel's CPU
     seconds and peak memory (KiB) in `usage`."""
 
     stdin = stdout = stderr = None
@@ -339,7 +368,7 @@ def fork_kernel(cmd, cwd, private, binds, env):
     prefix = cmd[:cmd.index("-m")] if "-m" in cmd else cmd[:1]
     request = {"connection_file": cmd[cmd.index("-f") + 1], "cwd": cwd, "work": work,
                "private": private, "binds": list(binds), "keep": python_folders(cmd[0]),
-               "hide": [FORKSERVER],
+               "hide": [FORKSERVER], "proc_covers": list(PROC_COVERS),
                "env": {**ENVIRONMENT, "MPLCONFIGDIR": "/tmp/matplotlib", **env}}
     try:
         return zygote(prefix, env).fork(request)
