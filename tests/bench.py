@@ -9,7 +9,7 @@ ROUNDS times (default 3), each in its own copy of the course:
 
 - `nbgrader autograde` of them all, one after another, with plain kernels (the plain
   tool: a fresh kernel per notebook, as before warm kernels);
-- `rnn-grade autograde --jobs JOBS` (default: cores + 1) with warm kernels (forked by the
+- `rnn-grade autograde --jobs JOBS` (default: twice the cores) with warm kernels (forked by the
   fork server, sandbox.py), and with `--plain-kernels`;
 - the floor: starting a bare plain kernel and running the master notebook once, as
   autograde does (the median of 5).
@@ -17,7 +17,8 @@ ROUNDS times (default 3), each in its own copy of the course:
 For each it prints seconds per submission (wall time) and, per submission, the CPU
 seconds of the grading processes (this process's children: nbgrader, or the workers;
 for the warm run, plus the fork servers' start, measured once here) and of the kernels
-(each measured by its kernel manager, kept in the judge's records). Peak memory per
+(each measured by its kernel manager, kept in the judge's records; not the few that
+die: corpus entries end their own process). Peak memory per
 worker is sampled during the warm run: the proportional set size (PSS: pages shared by
 forked processes counted once) of `rnn-grade` with its workers, fork server and kernels,
 at its largest, divided by the number of workers. rnn-grade runs as its own process, as
@@ -29,7 +30,6 @@ The summary takes the median of each column over the rounds.
 """
 
 import json
-import math
 import os
 import resource
 import statistics
@@ -80,10 +80,9 @@ def own_cpu(who):
 
 def kernel_cpu(root, assignment):
     """CPU seconds all kernels of the last grading of the assignment took, as the judge's
-    records say (execute.py: measured by the kernel manager); NaN if one is missing."""
+    records say (execute.py: measured by the kernel manager; a kernel that died is not)."""
     folder = Path(root) / "autograded" / ".judge" / assignment
-    seconds = [json.loads(p.read_text()).get("kernel_cpu") for p in folder.glob("*.json")]
-    return math.nan if None in seconds else sum(seconds)
+    return sum(json.loads(p.read_text())["kernel_cpu"] for p in folder.glob("*.json"))
 
 
 def measured(action, root, assignment, k, extra=0.0):
@@ -194,7 +193,7 @@ def floor(assignment, runs=5):
     return statistics.median(once() for _ in range(runs))
 
 
-def main(k=40, jobs=CORES + 1, rounds=3, *assignments):
+def main(k=40, jobs=2 * CORES, rounds=3, *assignments):
     """Run the benchmark of each assignment `rounds` times; print each round, the
     medians, the scaling run and whether every run gave every cell the same score."""
     for assignment in assignments or CORPORA:

@@ -4,9 +4,10 @@ Warm kernels (forked by forkserver.py) and plain ones (started by bwrap) alike."
 
 import nbformat
 import pytest
-from conftest import execute
+from conftest import CONFIG, execute
 
 from rnn_solutions.engine import sandbox
+from rnn_solutions.engine.execute import JudgedExecute
 
 PROBE = '''import os, socket
 from pathlib import Path
@@ -170,3 +171,16 @@ def test_a_kernel_that_cannot_be_forked_starts_plain(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "zygote", broken)
     code = 'print(open("/proc/1/cmdline").read().replace(chr(0), " "))'
     assert "bwrap" in run(code, tmp_path, "warm")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+def test_kernel_usage_is_measured(tmp_path, kind):
+    """The kernel manager measures what each kind of kernel used (the benchmark and the
+    judge's records read it): some CPU, and a peak resident size of a Python process."""
+    preprocessor = JudgedExecute(config=CONFIG, **KERNELS[kind])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("sum(range(10**6))")])
+    preprocessor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    [usage] = preprocessor.kernels
+    assert usage["cpu"] > 0.01, usage
+    assert usage["maxrss"] > 20 * 1024, usage  # KiB

@@ -12,7 +12,6 @@ again. Then nbgrader's feedback and CSV export, and the score table.
 """
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -61,7 +60,7 @@ def grade(course, jobs=None):
     from rnn_solutions.engine import classgrader
 
     root = Path(course).resolve()
-    jobs = jobs or (os.cpu_count() or 1) + 1
+    jobs = jobs or classgrader.default_jobs()
     found = {a: submissions.students(root, a) for a in submissions.declared(root)}
     if not any(found.values()):
         raise submissions.CourseError(

@@ -70,11 +70,12 @@ class JudgedExecute(Execute):
             self.judge.close()
         apply_verdicts(nb, self.judge, self.timeout)
         sandboxed = self.sandbox and sandbox.available()
-        known = all(self.kernels)
+        known = [k for k in self.kernels if k]  # a kernel that died was not measured
         write_record(resources, {
             "forgeries": self.judge.forgeries, "sandboxed": sandboxed,
-            "kernel_cpu": sum(k["cpu"] for k in self.kernels) if known else None,
-            "kernel_maxrss": max(k["maxrss"] for k in self.kernels) if known else None})
+            "kernel_cpu": sum(k["cpu"] for k in known),
+            "kernel_maxrss": max((k["maxrss"] for k in known), default=None),
+            "kernels_unmeasured": len(self.kernels) - len(known)})
         if not sandboxed:
             self.log.warning("the grading kernel was NOT sandboxed: %s", sandbox.WARNING)
         return nb, self.resources
