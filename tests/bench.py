@@ -44,7 +44,6 @@ from pathlib import Path
 import nbformat
 from conftest import ROOT, copy_course, execute
 from corpus import CORPUS
-from jupyter_client.kernelspec import KernelSpecManager
 from lstm_corpus import CORPUS as LSTM_CORPUS
 from test_corpus import answers_of
 
@@ -95,14 +94,11 @@ def measured(action, root, assignment, k, extra=0.0):
     return wall / k, grading / k, kernel_cpu(root, assignment) / k
 
 
-def fork_server_cpu(assignment):
+def fork_server_cpu():
     """CPU seconds a fork server takes to start (its imports), paid once per rnn-grade
     run (its workers share it): its process is nobody's reaped child, so it is measured
     here and added."""
-    spec = submissions.course_config(ROOT).ExecutePreprocessor.kernel_name
-    kernel = KernelSpecManager().get_kernel_spec(spec)
-    prefix = kernel.argv[:kernel.argv.index("-m")]
-    server = sandbox.zygote(prefix, kernel.env)
+    server = sandbox.prestart(submissions.execution(ROOT)[0]).started()
     used = sandbox.tree_usage(server.process.pid)["cpu"]
     sandbox.close_zygotes()
     return used
@@ -200,7 +196,7 @@ def main(k=40, jobs=2 * CORES, rounds=3, *assignments):
         bench(assignment, int(k), int(jobs), int(rounds))
 
 
-COLUMNS = ("nbgrader", "warm", "plain", "floor")
+RUNS = ("nbgrader", "warm", "plain")  # the ways of grading, as the table's columns
 
 
 def bench(assignment, k, jobs, rounds):
@@ -213,8 +209,8 @@ def bench(assignment, k, jobs, rounds):
     rows, scores = [], []
     with tempfile.TemporaryDirectory() as tmp:
         courses = {name: make_course(Path(tmp) / name, k, assignment)
-                   for name in ("nbgrader", "warm", "plain")}
-        starts = fork_server_cpu(assignment)  # one, shared by the warm run's workers
+                   for name in RUNS}
+        starts = fork_server_cpu()  # one, shared by the warm run's workers
         for n in range(1, rounds + 1):
             runs = {"nbgrader": measured(lambda: course.nbgrader(
                 courses["nbgrader"], "autograde", assignment, "--force",
@@ -244,9 +240,8 @@ def bench(assignment, k, jobs, rounds):
 
 def _row(label, runs, bare, peak):
     """One line of the table."""
-    walls = " ".join(f"{runs[name][0]:7.2f}" for name in ("nbgrader", "warm", "plain"))
-    cpus = "  ".join(f"{runs[name][1]:5.2f} | {runs[name][2]:4.2f}"
-                     for name in ("nbgrader", "warm", "plain"))
+    walls = " ".join(f"{runs[name][0]:7.2f}" for name in RUNS)
+    cpus = "  ".join(f"{runs[name][1]:5.2f} | {runs[name][2]:4.2f}" for name in RUNS)
     warm = runs["warm"][0]
     memory = "n/a" if peak is None else f"{peak:.0f}"
     return (f"{label:<6}{walls} {bare:7.2f}  {cpus}   {runs['nbgrader'][0] / warm:5.2f}x "
@@ -256,7 +251,7 @@ def _row(label, runs, bare, peak):
 def _median_row(rows):
     """The medians of every column."""
     runs = {name: tuple(statistics.median(r[0][name][i] for r in rows) for i in range(3))
-            for name in ("nbgrader", "warm", "plain")}
+            for name in RUNS}
     bare = statistics.median(r[1] for r in rows)
     peaks = [r[2] for r in rows if r[2] is not None]
     return _row("median", runs, bare, max(peaks) if peaks else None)

@@ -2,6 +2,8 @@
 students' environment, never the course directory, the network or the instructor's files.
 Warm kernels (forked by forkserver.py) and plain ones (started by bwrap) alike."""
 
+import sys
+
 import nbformat
 import pytest
 from conftest import CONFIG, execute
@@ -184,3 +186,16 @@ def test_kernel_usage_is_measured(tmp_path, kind):
     [usage] = preprocessor.kernels
     assert usage["cpu"] > 0.01, usage
     assert usage["maxrss"] > 20 * 1024, usage  # KiB
+
+
+@pytest.mark.parametrize("argv, prefix", [
+    (["/env/bin/python", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{cf}"],
+     ["/env/bin/python", "-Xfrozen_modules=off"]),
+    (["python", "-m", "ipykernel_launcher", "-f", "{cf}"], [sys.executable]),
+    (["/env/bin/python", "-m", "other_kernel", "-f", "{cf}"], None),
+    (["/usr/bin/ir-kernel", "{cf}"], None),
+])
+def test_only_ipykernel_commands_are_forked_warm(argv, prefix):
+    """The fork server starts ipykernel: a kernelspec's interpreter and options are taken
+    from an ipykernel_launcher command ("python" as jupyter_client runs it), none other."""
+    assert sandbox.kernel_prefix(argv) == prefix

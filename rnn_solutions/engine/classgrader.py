@@ -299,8 +299,8 @@ def _on_processes(root, assignment, todo, jobs, out, warm=True, server=None):
 
     The workers are forked from this process once it has imported nbgrader and `server`
     (the warm kernels' fork server, or None) is ready: they share both instead of paying
-    for each (2.5 and 1 core-seconds). A worker that dies costs the students it had, reported as not
-    graded, not the run."""
+    for each (2.5 and 1 core-seconds). A worker that dies costs the students it had,
+    reported as not graded, not the run."""
     forked = _can_fork()
     import nbgrader.apps  # noqa: F401 -- imported once here, inherited by every worker
     import nbgrader.converters.autograde  # noqa: F401

@@ -63,7 +63,7 @@ class JudgedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.judge = Judge(self.declaration_of(resources))
-        self.kernels = []  # each kernel's usage (kernel_usage)
+        self.kernels = []  # each kernel's {"cpu": seconds, "maxrss": KiB}, or None
         try:
             self._run_all(nb, resources, km)
         finally:
@@ -117,7 +117,8 @@ class JudgedExecute(Execute):
                      "code called exit() or os._exit(), crashed, or ran out of memory")
                 index += 1
             finally:
-                self.kernels.append(kernel_usage(self.last_km))
+                # measured by the kernel manager (sandbox.py); None if the kernel died
+                self.kernels.append(getattr(self.last_km, "kernel_usage", None))
                 self.km, self.kc = None, None
 
     def _run_cell(self, cell, resources, index):
@@ -147,12 +148,6 @@ class JudgedExecute(Execute):
         if content.get("status") != "ok":
             raise RuntimeError(f"the grading kernel could not be prepared: "
                                f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
-
-
-def kernel_usage(km):
-    """{"cpu": seconds, "maxrss": KiB} the kernel of `km` used, as its kernel manager
-    measured it (sandbox.py); None if the kernel ended before it could be (it died)."""
-    return getattr(km, "kernel_usage", None)
 
 
 def write_record(resources, record):

@@ -288,9 +288,9 @@ def init():
 
 
 def make_filesystem(request):
-    """A root of the kernel's own: the server's mounts (system, Python), a fresh /tmp
-    and /dev/shm, the kernel's own folders, and the notebook's copy at the notebook's
-    path; nothing of the server's root or /tmp, where other kernels' folders were."""
+    """A root of the kernel's own: the server's mounts (system, Python), a fresh /proc,
+    /dev and /tmp, the kernel's own folders, and the notebook's copy at the notebook's
+    path; nothing of the server's root, /dev or /tmp, where other kernels' folders were."""
     mount("none", "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
     shared = os.path.dirname(request["private"])  # every kernel's folder is in here

@@ -141,8 +141,7 @@ def wrap(cmd, cwd, private, binds, env=None):
     the kernel must reach (the judge's socket); env -- the only environment variables it
     gets besides PATH, LANG and HOME (the kernelspec's).
     """
-    work, fonts = os.path.join(private, "work"), os.path.join(private, "matplotlib")
-    shutil.copytree(cwd, work, symlinks=True)
+    work, fonts = notebook_copy(cwd, private), os.path.join(private, "matplotlib")
     shutil.copytree(font_cache(cmd[0]), fonts)
     args = [bwrap_path(), *options(cmd[0]), "--setenv", "MPLCONFIGDIR", fonts]
     for name, value in (env or {}).items():
@@ -151,6 +150,22 @@ def wrap(cmd, cwd, private, binds, env=None):
         args += ["--bind", path, path]
     args += ["--bind", work, cwd, "--chdir", cwd]
     return [*args, "--", *cmd]
+
+
+def notebook_copy(cwd, private):
+    """A throw-away copy of the notebook's folder in the kernel's private folder; its path."""
+    work = os.path.join(private, "work")
+    shutil.copytree(cwd, work, symlinks=True)
+    return work
+
+
+def kernel_prefix(argv):
+    """The interpreter and its options of an ipykernel command (what comes before
+    `-m ipykernel_launcher`), as jupyter_client runs it; None for any other kernel."""
+    if "-m" not in argv or argv[argv.index("-m") + 1:][:1] != ["ipykernel_launcher"]:
+        return None
+    prefix = argv[:argv.index("-m")]
+    return [sys.executable, *prefix[1:]] if prefix[0] == "python" else prefix
 
 
 @functools.cache
@@ -210,7 +225,7 @@ class Zygote:
     def started(self):
         """The server, once it has imported everything (it says "ready"); ForkError if
         it could not start."""
-        line, deadline = b"", time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + START_TIMEOUT
         while not self.ready:
             if not select.select([self.process.stdout], [], [],
                                  max(deadline - time.monotonic(), 0))[0]:
@@ -294,14 +309,10 @@ def prestart(kernel_name):
     it. None where kernels cannot be sandboxed (each then starts its own, or none)."""
     from jupyter_client.kernelspec import KernelSpecManager
 
-    if not available():
-        return None
     spec = KernelSpecManager().get_kernel_spec(kernel_name)
-    if "-m" not in spec.argv:
+    prefix = kernel_prefix(spec.argv)
+    if not available() or prefix is None:
         return None
-    prefix = spec.argv[:spec.argv.index("-m")]
-    if prefix[0] == "python":  # as jupyter_client runs such a kernelspec
-        prefix[0] = sys.executable
     try:
         return zygote(prefix, spec.env, wait=False)
     except ForkError:
@@ -309,7 +320,7 @@ def prestart(kernel_name):
 
 
 def close_zygotes():
-    """End this process's fork servers (their CPU then counts as this process's children's)."""
+    """End this process's fork servers (those it started: not its parent's)."""
     with _zygotes_lock:
         for server in _zygotes.values():
             server.close()
@@ -362,10 +373,12 @@ class ForkedKernel:
 
 
 def fork_kernel(cmd, cwd, private, binds, env):
-    """A warm kernel running `cmd`'s kernel, seeing what wrap() would let it see."""
-    work = os.path.join(private, "work")
-    shutil.copytree(cwd, work, symlinks=True)
-    prefix = cmd[:cmd.index("-m")] if "-m" in cmd else cmd[:1]
+    """A warm kernel running `cmd`'s kernel, seeing what wrap() would let it see;
+    ForkError for a kernel other than ipykernel (the server starts only that)."""
+    prefix = kernel_prefix(cmd)
+    if prefix is None:
+        raise ForkError(f"only ipykernel_launcher kernels are forked warm, not {cmd[:3]}")
+    work = notebook_copy(cwd, private)
     request = {"connection_file": cmd[cmd.index("-f") + 1], "cwd": cwd, "work": work,
                "private": private, "binds": list(binds), "keep": python_folders(cmd[0]),
                "hide": [FORKSERVER], "proc_covers": list(PROC_COVERS),
