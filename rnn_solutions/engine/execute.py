@@ -13,6 +13,7 @@ again (test cells excepted), and the cell that killed it is marked, so a fault c
 only its own cells.
 """
 
+import asyncio
 import copy
 import json
 import os
@@ -39,6 +40,11 @@ _limit = int(open("/proc/self/statm").read().split()[0]) * _resource.getpagesize
 _resource.setrlimit(_resource.RLIMIT_AS, (_limit, _limit))
 del _os, _sys, _path, _resource, _limit
 '''
+
+
+# How often a running cell checks that its kernel is alive (nbclient: every second). A
+# submission whose function ends its process kills the kernel in every cell that calls it.
+ALIVE_EVERY = 0.05
 
 
 def install_client(address):
@@ -120,6 +126,17 @@ class JudgedExecute(Execute):
                 # measured by the kernel manager (sandbox.py); None if the kernel died
                 self.kernels.append(getattr(self.last_km, "kernel_usage", None))
                 self.km, self.kc = None, None
+
+    async def _async_poll_kernel_alive(self):
+        """nbclient's watch on a running cell, checking every ALIVE_EVERY seconds instead
+        of every second: a kernel's death ends its cell at once."""
+        while True:
+            await asyncio.sleep(ALIVE_EVERY)
+            try:
+                await self._async_check_alive()
+            except DeadKernelError:
+                self.task_poll_for_reply.cancel()
+                return
 
     def _run_cell(self, cell, resources, index):
         """Run one cell; a graded test cell runs inside its window of the judge."""
