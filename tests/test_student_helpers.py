@@ -211,6 +211,30 @@ def test_executed_master_notebook_html_shows_every_image(tmp_path):
         assert src.startswith("data:image/") or (folder / src).is_file(), src
 
 
+
+@pytest.mark.slow
+def test_the_plot_is_drawn_once_shown_once_and_closed():
+    """In a kernel with the inline backend, the finale plot's figure is drawn once (not a
+    second time for a tight bounding box), reaches the notebook as one PNG, and is closed."""
+    master = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    answers = [c for c in master.cells if c.cell_type == "code" and
+               c.metadata.get("nbgrader", {}).get("grade_id") in (
+                   "imports", "rnn_cell_forward", "rnn_forward", "rnn_cell_backward",
+                   "rnn_backward")]
+    count = nbformat.v4.new_code_cell(
+        "from matplotlib.figure import Figure\n_draw, draws = Figure.draw, []\n"
+        "Figure.draw = lambda fig, renderer: draws.append(1) or _draw(fig, renderer)")
+    plot = nbformat.v4.new_code_cell("plot_gradient_norms(rnn_forward, rnn_backward);")
+    after = nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\n"
+                                      "print(len(draws), plt.get_fignums())")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c.source) for c in answers]
+                                  + [count, plot, after])
+    nb = execute(nb, RELEASE)
+    images = [o for o in nb.cells[-2].outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1, nb.cells[-2].outputs
+    assert nb.cells[-1].outputs[0]["text"] == "1 []\n"
+
+
 def test_self_check_says_an_unnormalised_softmax_is_not_probabilities(utils):
     """The visible self-check gives the same range hint as the judge: yt_pred from a
     softmax that forgets its normalisation is not a probability distribution."""

@@ -23,6 +23,54 @@ import numpy as np
 
 
 
+import io
+
+
+def plot_through_time(curves, title):
+    """Plot each (label, norms) curve against the time step on a log scale, show it, and
+    return the (closed) figure.
+
+    curves -- [(label, norms)], norms of shape (T_x,): the gradient reaching each step
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    # fixed margins that fit the labels: no tight bounding box to draw the figure for
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)
+    for label, norms in curves:
+        ax.semilogy(range(len(norms)), norms, label=label)
+    ax.set_xlabel("time step t (the loss is on the last step)")
+    ax.set_ylabel("norm of the gradient reaching step t")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    show(fig)
+    return fig
+
+
+def show(fig):
+    """Show fig in the notebook drawn once, as a PNG, and close it.
+
+    IPython's inline backend draws every figure twice (once to find its tight bounding
+    box): for the finale plot, more CPU than all the notebook's checks. Outside the
+    inline backend, matplotlib's own show.
+    """
+    import matplotlib.pyplot as plt
+
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None or "inline" not in plt.get_backend():
+        plt.show()
+        return
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    display(Image(png.getvalue(), format="png"))
+
+
 import contextlib
 import inspect
 import sys
@@ -877,16 +925,7 @@ def gradient_norms(rnn_forward, rnn_backward, scale, T_x=60, n_h=8, seed=0):
 
 def plot_gradient_norms(rnn_forward, rnn_backward, scales=(0.8, 1.0, 1.2), T_x=60):
     """Plot, on a log scale, the gradient reaching each earlier step, for several Whh scales."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for scale in scales:
-        norms = gradient_norms(rnn_forward, rnn_backward, scale, T_x)
-        ax.semilogy(range(T_x), norms, label=f"spectral radius of Whh = {scale}")
-    ax.set_xlabel("time step t (the loss is on the last step)")
-    ax.set_ylabel("norm of the gradient reaching step t")
-    ax.set_title("Gradients through time: vanishing below 1, exploding above")
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    plt.show()
-    return fig
+    return plot_through_time(
+        [(f"spectral radius of Whh = {scale}",
+          gradient_norms(rnn_forward, rnn_backward, scale, T_x)) for scale in scales],
+        "Gradients through time: vanishing below 1, exploding above")

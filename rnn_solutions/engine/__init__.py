@@ -5,6 +5,7 @@ stepwise       -- the declaration of a step-by-step sequence assignment, from it
 compare        -- how an output is compared with the reference's, and why it is wrong
                   (the hints; shipped to students)
 selfcheck      -- the students' self-check (shipped to students); inline ships them
+plots          -- the finale plot, drawn once (shipped to students)
 judge          -- the judge: cases out, outputs in, verdicts computed here
 execute        -- the autograde preprocessor: the judge's windows around graded cells
 kernel_client  -- the judge's client, installed in each grading kernel

@@ -24,6 +24,7 @@ from rnn_solutions.engine.compare import (  # inlined
     numerical_gradient,
 )
 from rnn_solutions.engine.kernel_client import quiet  # inlined
+from rnn_solutions.engine.plots import plot_through_time  # inlined
 from rnn_solutions.engine.selfcheck import StepReplay, run_example  # inlined
 from rnn_solutions.lstm_step_by_step.layout import (  # inlined
     ARGUMENTS,
@@ -179,17 +180,7 @@ def gradient_reach(lstm_forward, lstm_backward, forget_bias=3.0, T_x=60, n_h=8, 
 def plot_gradient_reach(lstm_forward, lstm_backward, T_x=60):
     """Plot, on a log scale, the gradient reaching each step for your LSTM and for the
     reference RNN of the previous assignment (spectral radius of Whh 0.8)."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.semilogy(range(T_x), gradient_reach(lstm_forward, lstm_backward, T_x=T_x),
-                label="your LSTM (forget-gate bias 3)")
-    ax.semilogy(range(T_x), _data()["rnn_gradient_reach"][:T_x],
-                label="the RNN (spectral radius of Whh 0.8)")
-    ax.set_xlabel("time step t (the loss is on the last step)")
-    ax.set_ylabel("norm of the gradient reaching step t")
-    ax.set_title("Gradients through time: the cell state carries them back")
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    plt.show()
-    return fig
+    return plot_through_time(
+        [("your LSTM (forget-gate bias 3)", gradient_reach(lstm_forward, lstm_backward, T_x=T_x)),
+         ("the RNN (spectral radius of Whh 0.8)", _data()["rnn_gradient_reach"][:T_x])],
+        "Gradients through time: the cell state carries them back")

@@ -23,6 +23,7 @@ from rnn_solutions.engine.compare import (  # inlined
     numerical_gradient,
 )
 from rnn_solutions.engine.kernel_client import quiet  # inlined
+from rnn_solutions.engine.plots import plot_through_time  # inlined
 from rnn_solutions.engine.selfcheck import StepReplay, run_example  # inlined
 from rnn_solutions.rnn_step_by_step.layout import (  # inlined
     ARGUMENTS,
@@ -159,16 +160,7 @@ def gradient_norms(rnn_forward, rnn_backward, scale, T_x=60, n_h=8, seed=0):
 
 def plot_gradient_norms(rnn_forward, rnn_backward, scales=(0.8, 1.0, 1.2), T_x=60):
     """Plot, on a log scale, the gradient reaching each earlier step, for several Whh scales."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for scale in scales:
-        norms = gradient_norms(rnn_forward, rnn_backward, scale, T_x)
-        ax.semilogy(range(T_x), norms, label=f"spectral radius of Whh = {scale}")
-    ax.set_xlabel("time step t (the loss is on the last step)")
-    ax.set_ylabel("norm of the gradient reaching step t")
-    ax.set_title("Gradients through time: vanishing below 1, exploding above")
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    plt.show()
-    return fig
+    return plot_through_time(
+        [(f"spectral radius of Whh = {scale}",
+          gradient_norms(rnn_forward, rnn_backward, scale, T_x)) for scale in scales],
+        "Gradients through time: vanishing below 1, exploding above")
