@@ -222,9 +222,10 @@ def test_what_the_judge_sends_the_kernel_reads_back(value):
 
 @pytest.mark.parametrize("message", [
     {"other": "str"}, {"nd": "AAAA", "shape": [3]}, {"nd": "!!", "shape": [1]},
-    {"nd": "", "shape": [-1, 0]}, "text", {"a": 1, "b": 2, "c": 3}, {"float": "x"},
-], ids=["other type", "short buffer", "bad base64", "negative shape", "not a dict",
-        "too many keys", "not a number"])
+    {"nd": "", "shape": [-1, 0]}, {"nd": "", "shape": [2 ** 32, 2 ** 32]}, "text",
+    {"a": 1, "b": 2, "c": 3}, {"float": "x"},
+], ids=["other type", "short buffer", "bad base64", "negative shape", "overflowing shape",
+        "not a dict", "too many keys", "not a number"])
 def test_unreadable_values_decode_to_opaque(message):
     """Whatever the kernel sends that is no array, dict, list or number becomes Opaque."""
     assert isinstance(judge.decode(message), judge.Opaque)

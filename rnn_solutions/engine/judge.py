@@ -26,8 +26,10 @@ library, so the instructor's own kernel can run the same checks (`check_here`).
 
 import base64
 import contextlib
+import functools
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -42,7 +44,7 @@ import numpy as np
 from rnn_solutions.engine import sandbox
 from rnn_solutions.engine.compare import exception_hint
 from rnn_solutions.engine.declaration import load
-from rnn_solutions.engine.kernel_client import encode, read_exactly, send
+from rnn_solutions.engine.kernel_client import encode, frame, read_exactly, send
 
 CLIENT = "_judge"  # the client module's name in the kernel
 GRADE_ID = re.compile(r"^test_(?P<name>\w+?)_(?P<part>structure|values)$")
@@ -90,10 +92,13 @@ def decode(value, depth=0):
     try:
         if "nd" in value:
             raw = base64.b64decode(value["nd"], validate=True)
-            shape = tuple(int(n) for n in value["shape"])
-            if min(shape, default=0) < 0 or len(raw) != 8 * int(np.prod(shape)):
+            shape = tuple(map(int, value["shape"]))
+            # math.prod: exact for any sizes (np.prod overflows), and a few times faster
+            if min(shape, default=0) < 0 or len(raw) != 8 * math.prod(shape):
                 return Opaque("unreadable")
-            return np.frombuffer(raw, dtype="<f8").reshape(shape).astype(np.float64)
+            # a writable array of its own (bytearray), in this machine's byte order
+            return np.frombuffer(bytearray(raw), dtype="<f8").reshape(shape).astype(
+                np.float64, copy=False)
         if "dict" in value:
             return {str(k): decode(v, depth + 1) for k, v in value["dict"]}
         if "tuple" in value:
@@ -246,10 +251,9 @@ class Judge:
         if request is None:
             return
         window = self._claim(request)
-        name, labelled = window.name, list(window.declaration.cases(window.name))
-        send(conn, {"helper": window.helper,
-                    "helper_args": list(window.declaration.arguments.get(window.helper, ())),
-                    "cases": [encode(list(case.inputs.values())) for _, case in labelled]})
+        name = window.name
+        labelled, plan = _plan(window.declaration, name)
+        conn.sendall(plan)
         problems = {}
         for index, (label, case) in enumerate(labelled):
             # the steps the stand-in answered, in the order asked, and what they were fed
@@ -324,6 +328,32 @@ class Judge:
         index = min(problems)
         lines = "\n".join(f"  - {p}" for p in dict.fromkeys(problems[index]))
         return False, f"{name} on the {labelled[index][0]}:\n{lines}"
+
+
+@functools.cache
+def _plan(declaration, name):
+    """An exercise's [(label, case)] and the message that sends the kernel their inputs,
+    made once per process: the cases are seeded, the same for every submission, and their
+    arrays read-only, so that no check can change them for the next submission."""
+    labelled = list(declaration.cases(name))
+    for _, case in labelled:
+        _read_only(case)
+    helper = declaration.helpers.get(name)
+    return labelled, frame({
+        "helper": helper, "helper_args": list(declaration.arguments.get(helper, ())),
+        "cases": [encode(list(case.inputs.values())) for _, case in labelled]})
+
+
+def _read_only(tree):
+    """Make every array in a nested structure of tuples, lists and dicts read-only."""
+    if isinstance(tree, np.ndarray):
+        tree.flags.writeable = False
+    elif isinstance(tree, dict):
+        for value in tree.values():
+            _read_only(value)
+    elif isinstance(tree, tuple | list):
+        for value in tree:
+            _read_only(value)
 
 
 def _raised(name, message, case):

@@ -42,8 +42,13 @@ class CheckError(AssertionError):
 
 def send(sock, obj):
     """Send one JSON message, prefixed by its length."""
+    sock.sendall(frame(obj))
+
+
+def frame(obj):
+    """One JSON message as sent: its length, then its bytes."""
     data = json.dumps(obj).encode()
-    sock.sendall(struct.pack(">I", len(data)) + data)
+    return struct.pack(">I", len(data)) + data
 
 
 def recv(sock):
