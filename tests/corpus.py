@@ -244,4 +244,42 @@ FAULT = [
     Entry("floods_the_output", "fault", {}, edits={CB: [(DU, f'{DU}\n    print("a very chatty rnn_cell_backward\\n" * 20000)')]}),
 ]
 
-CORPUS = BUGGY + VALID + CHEAT + FORGERY + FAULT
+# Attacks on the sandbox itself. Each prints what it could do, and test_corpus reads it
+# back from the autograded notebook; each is harmless if it succeeds (nothing is written
+# to the machine's settings, and processes are only probed with signal 0).
+_MACHINE_SETTINGS = '''for _path in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/drop_caches",
+              "/proc/sysrq-trigger"):
+    try:
+        open(_path, "a").close()  # opened for writing; nothing written
+        print("OPENED FOR WRITING", _path)
+    except OSError:
+        print("REFUSED", _path)
+'''
+_LEFTOVERS = '''import glob as _glob, os as _os
+for _folder in ("/tmp", "/dev/shm"):
+    try:
+        with open(_os.path.join(_folder, "rnn_corpus_left_by_{name}"), "w") as _f:
+            _f.write("my answers")
+    except OSError:
+        pass
+    print("FOUND", sorted(_os.path.basename(p)
+                          for p in _glob.glob(_os.path.join(_folder, "rnn_corpus_left_by_*"))))
+'''
+_PROCESSES = '''import os as _os
+print("SELF", _os.getpid())
+for _pid in sorted(int(p) for p in _os.listdir("/proc") if p.isdigit()):
+    try:
+        _os.kill(_pid, 0)  # whether it could be signalled
+        print("CAN SIGNAL", _pid)
+    except OSError:
+        print("CANNOT SIGNAL", _pid)
+'''
+
+SANDBOX = [
+    Entry("opens_machine_settings", "cheat", {}, before={CF: _MACHINE_SETTINGS}),
+    Entry("leaves_files_a", "cheat", {}, before={CF: _LEFTOVERS.format(name="leaves_files_a")}),
+    Entry("leaves_files_b", "cheat", {}, before={CF: _LEFTOVERS.format(name="leaves_files_b")}),
+    Entry("looks_for_other_processes", "cheat", {}, before={CF: _PROCESSES}),
+]
+
+CORPUS = BUGGY + VALID + CHEAT + FORGERY + FAULT + SANDBOX

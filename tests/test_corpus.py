@@ -1,5 +1,6 @@
 """The corpus autograded end to end through nbgrader: every function earns what it should."""
 
+import glob
 import os
 import re
 import time
@@ -122,6 +123,42 @@ def test_every_kernel_ran_in_the_sandbox(graded):
     assert all(record["sandboxed"] for record in records.values())
 
 
+def printed(root, student, grade_id, assignment=ASSIGNMENT):
+    """What a cell of the student's autograded notebook printed."""
+    nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", 4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.output_type == "stream")
+
+
+@pytest.mark.slow
+def test_no_kernel_could_open_the_machine_settings(graded):
+    """Graded end to end, a submission that opens /proc/sys and /proc/sysrq-trigger for
+    writing is refused every time (bwrap's /proc leaves them writable to a root grader)."""
+    lines = printed(graded, "opens_machine_settings", "rnn_cell_forward").splitlines()
+    assert len(lines) == 3 and all(line.startswith("REFUSED") for line in lines), lines
+
+
+@pytest.mark.slow
+def test_no_kernel_finds_files_another_left(graded):
+    """Two submissions each leave a file in /tmp and /dev/shm and list what they find
+    there: each finds its own file only (every kernel has fresh ones)."""
+    for name in ("leaves_files_a", "leaves_files_b"):
+        found = [line for line in printed(graded, name, "rnn_cell_forward").splitlines()
+                 if line.startswith("FOUND")]
+        assert found == [f"FOUND ['rnn_corpus_left_by_{name}']"] * 2, found
+
+
+@pytest.mark.slow
+def test_no_kernel_sees_another_process(graded):
+    """A submission listing /proc sees only its own PID namespace: the kernel and the
+    namespace's init (which ignores any signal sent from inside), no other kernel, no
+    grader."""
+    lines = printed(graded, "looks_for_other_processes", "rnn_cell_forward").splitlines()
+    own = int(lines[0].removeprefix("SELF "))
+    assert {int(line.split()[-1]) for line in lines[1:]} == {1, own}, lines
+
+
 @pytest.mark.slow
 def test_the_judge_never_raised(graded):
     """The autograde log holds no traceback from the judge, whatever the kernels sent."""
@@ -143,6 +180,28 @@ def test_attacks_on_the_course_succeed_without_the_sandbox(tmp_path, capsys):
             e.name: FULL for e in attacks}:
         time.sleep(1)
     assert course.scores(root, ASSIGNMENT) == {e.name: FULL for e in attacks}
+
+
+@pytest.mark.slow
+def test_attacks_on_the_sandbox_succeed_without_it(tmp_path):
+    """Unsandboxed, the corpus's attacks on the sandbox do reach the machine: a setting
+    opens for writing (as root), the second submission finds the first one's file, and
+    the kernel sees the machine's processes."""
+    attacks = [e for e in CORPUS if e.name in ("opens_machine_settings", "leaves_files_a",
+                                               "leaves_files_b", "looks_for_other_processes")]
+    root = corpus_course(tmp_path, attacks, "c.JudgedExecute.sandbox = False\n")
+    try:
+        with open(os.devnull, "w") as quiet:  # one worker: a, then b
+            classgrader.autograde(root, ASSIGNMENT, jobs=1, out=quiet)
+        said = {e.name: printed(root, e.name, "rnn_cell_forward") for e in attacks}
+    finally:
+        for leftover in glob.glob("/tmp/rnn_corpus_left_by_*") + \
+                glob.glob("/dev/shm/rnn_corpus_left_by_*"):
+            os.remove(leftover)
+    if os.geteuid() == 0:
+        assert "OPENED FOR WRITING /proc/sys/kernel/core_pattern" in said["opens_machine_settings"]
+    assert "rnn_corpus_left_by_leaves_files_a" in said["leaves_files_b"]
+    assert said["looks_for_other_processes"].count("SIGNAL") > 2
 
 
 def told_why(root, assignment, student):
