@@ -3,6 +3,7 @@ the students' self-checks (`student.py`) read it from. `make release` copies it 
 `lstm_utils.py` with `student.py` and the engine's comparisons (`compare.py`).
 """
 
+import functools
 import json
 from pathlib import Path
 
@@ -84,9 +85,11 @@ def example_inputs(name):
     return [draw(n_h, m, T_x), (caches, x)]
 
 
+@functools.cache
 def example_caches():
     """The reference's caches on the backward examples, as self_check_data.json stores
-    them: the six arrays of each that the inputs do not give (h_next, c_next and the gates)."""
+    them: the six arrays of each that the inputs do not give (h_next, c_next and the gates);
+    read once, and never changed (each use copies them into arrays)."""
     with open(Path(__file__).with_name("self_check_data.json")) as f:
         return json.load(f)["caches"]
 

@@ -11,6 +11,7 @@ layout and comparison code the grader uses (`layout.py`, copied in too).
 """
 
 import copy
+import functools
 import json
 from pathlib import Path
 
@@ -37,8 +38,10 @@ from rnn_solutions.rnn_step_by_step.layout import (  # inlined
 
 # ---- self-checks on the notebook's examples ---------------------------------------------
 
+@functools.cache
 def _data():
-    """The reference's outputs on the examples, stored beside this file by `make release`."""
+    """The reference's outputs on the examples, stored beside this file by `make release`;
+    read once (every self-check and graded cell asks for them; nothing changes them)."""
     with open(Path(__file__).with_name("self_check_data.json")) as f:
         return json.load(f)
 

@@ -12,6 +12,7 @@ there, and the fingerprints of known mistakes). It holds no solution: it only co
 """
 
 import copy
+import functools
 import inspect
 import json
 from pathlib import Path
@@ -770,9 +771,11 @@ def example_inputs(name):
     return [draw(n_h, m, T_x), (caches, x)]
 
 
+@functools.cache
 def example_caches():
     """The reference's caches on the backward examples, as self_check_data.json stores
-    them: the six arrays of each that the inputs do not give (h_next, c_next and the gates)."""
+    them: the six arrays of each that the inputs do not give (h_next, c_next and the gates);
+    read once, and never changed (each use copies them into arrays)."""
     with open(Path(__file__).with_name("self_check_data.json")) as f:
         return json.load(f)["caches"]
 
@@ -785,8 +788,10 @@ def _cache(stored, h_prev, c_prev, xt, parameters):
 
 
 
+@functools.cache
 def _data():
-    """The reference's outputs on the examples, stored beside this file by `make release`."""
+    """The reference's outputs on the examples, stored beside this file by `make release`;
+    read once (every self-check and graded cell asks for them; nothing changes them)."""
     with open(Path(__file__).with_name("self_check_data.json")) as f:
         return json.load(f)
 
