@@ -254,13 +254,17 @@ class Judge:
         name = window.name
         labelled, plan = _plan(window.declaration, name)
         conn.sendall(plan)
-        problems = {}
+        problems = {}  # of the first failing case only: the verdict shows no other
         for index, (label, case) in enumerate(labelled):
+            # once a case failed, the later ones are answered and read, not judged
+            judged = not problems
             # the steps the stand-in answered, in the order asked, and what they were fed
-            order, replay = [], window.declaration.replay(name, case)
+            order, replay = [], window.declaration.replay(name, case) if judged else None
             message = self._outcome(conn, window, case, order, replay)
             if message is None:
                 return  # the kernel went away mid-check: no verdict
+            if not judged:
+                continue
             if message["op"] == "raised":
                 problems[index] = _raised(name, message, case)
                 continue
