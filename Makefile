@@ -33,7 +33,7 @@ demo: release
 	$(VENV)/bin/rnn-grade report rnn_step_by_step
 	$(VENV)/bin/rnn-grade report lstm_step_by_step
 
-# sequential nbgrader autograde against rnn-grade with warm and plain kernels (about 25
+# sequential nbgrader autograde against rnn-grade with warm and plain kernels (about 20
 # minutes; not a test)
 bench: setup
 	cd tests && ../$(PY) bench.py
