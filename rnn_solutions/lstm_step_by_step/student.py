@@ -11,10 +11,7 @@ there, and the fingerprints of known mistakes). It holds no solution: it only co
 """
 
 import copy
-import functools
 import inspect
-import json
-from pathlib import Path
 
 import numpy as np
 
@@ -31,19 +28,11 @@ from rnn_solutions.lstm_step_by_step.layout import (  # inlined
     ARGUMENTS,
     HELPER,
     RANGES,
+    _data,
     example_inputs,
     labelled,
     steps_of,
 )
-
-
-@functools.cache
-def _data():
-    """The reference's outputs on the examples, stored beside this file by `make release`;
-    read once (every self-check and graded cell asks for them; nothing changes them)."""
-    with open(Path(__file__).with_name("self_check_data.json")) as f:
-        return json.load(f)
-
 
 # ---- self-checks on the notebook's examples ---------------------------------------------
 

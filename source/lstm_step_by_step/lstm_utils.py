@@ -12,10 +12,7 @@ there, and the fingerprints of known mistakes). It holds no solution: it only co
 """
 
 import copy
-import functools
 import inspect
-import json
-from pathlib import Path
 
 import numpy as np
 
@@ -233,6 +230,9 @@ class StepReplay:
                          "for any t")
 
 
+import functools
+import json
+from pathlib import Path
 import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
@@ -772,13 +772,19 @@ def example_inputs(name):
     return [draw(n_h, m, T_x), (caches, x)]
 
 
-@functools.cache
 def example_caches():
     """The reference's caches on the backward examples, as self_check_data.json stores
-    them: the six arrays of each that the inputs do not give (h_next, c_next and the gates);
-    read once, and never changed (each use copies them into arrays)."""
+    them: the six arrays of each that the inputs do not give (h_next, c_next and the gates)."""
+    return _data()["caches"]
+
+
+@functools.cache
+def _data():
+    """self_check_data.json, stored beside this file by `make release`: the reference's
+    outputs on the examples and their caches; read once (every self-check and graded cell
+    asks for them; nothing changes them: each use copies them into arrays)."""
     with open(Path(__file__).with_name("self_check_data.json")) as f:
-        return json.load(f)["caches"]
+        return json.load(f)
 
 
 def _cache(stored, h_prev, c_prev, xt, parameters):
@@ -786,15 +792,6 @@ def _cache(stored, h_prev, c_prev, xt, parameters):
     h_next, c_next, ft, it, cct, ot = (np.array(a) for a in stored)
     return (h_next, c_next, h_prev, c_prev, ft, it, cct, ot, xt, parameters)
 
-
-
-
-@functools.cache
-def _data():
-    """The reference's outputs on the examples, stored beside this file by `make release`;
-    read once (every self-check and graded cell asks for them; nothing changes them)."""
-    with open(Path(__file__).with_name("self_check_data.json")) as f:
-        return json.load(f)
 
 
 # ---- self-checks on the notebook's examples ---------------------------------------------
