@@ -8,7 +8,7 @@ import time
 import nbformat
 import pytest
 from conftest import ROOT, copy_course, points
-from corpus import CORPUS
+from corpus import CORPUS, SANDBOX
 from lstm_corpus import CORPUS as LSTM_CORPUS
 
 from rnn_solutions.engine import classgrader, course, execute, judge, submissions
@@ -123,9 +123,14 @@ def test_every_kernel_ran_in_the_sandbox(graded):
     assert all(record["sandboxed"] for record in records.values())
 
 
+def autograded(root, assignment, student):
+    """The student's autograded notebook."""
+    return nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", 4)
+
+
 def printed(root, student, grade_id, assignment=ASSIGNMENT):
     """What a cell of the student's autograded notebook printed."""
-    nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", 4)
+    nb = autograded(root, assignment, student)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
     return "".join(o.get("text", "") for o in cell.get("outputs", [])
                    if o.output_type == "stream")
@@ -187,13 +192,11 @@ def test_attacks_on_the_sandbox_succeed_without_it(tmp_path):
     """Unsandboxed, the corpus's attacks on the sandbox do reach the machine: a setting
     opens for writing (as root), the second submission finds the first one's file, and
     the kernel sees the machine's processes."""
-    attacks = [e for e in CORPUS if e.name in ("opens_machine_settings", "leaves_files_a",
-                                               "leaves_files_b", "looks_for_other_processes")]
-    root = corpus_course(tmp_path, attacks, "c.JudgedExecute.sandbox = False\n")
+    root = corpus_course(tmp_path, SANDBOX, "c.JudgedExecute.sandbox = False\n")
     try:
         with open(os.devnull, "w") as quiet:  # one worker: a, then b
             classgrader.autograde(root, ASSIGNMENT, jobs=1, out=quiet)
-        said = {e.name: printed(root, e.name, "rnn_cell_forward") for e in attacks}
+        said = {e.name: printed(root, e.name, "rnn_cell_forward") for e in SANDBOX}
     finally:
         for leftover in glob.glob("/tmp/rnn_corpus_left_by_*") + \
                 glob.glob("/dev/shm/rnn_corpus_left_by_*"):
@@ -207,7 +210,7 @@ def test_attacks_on_the_sandbox_succeed_without_it(tmp_path):
 def told_why(root, assignment, student):
     """Whether a graded cell of the student's autograded notebook says why it failed: a
     line starting with `hint:` in its error output (the self-check's or the judge's)."""
-    nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", 4)
+    nb = autograded(root, assignment, student)
     errors = [line for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")
               for out in cell.get("outputs", []) if out.output_type == "error"
               for line in "\n".join(out.traceback).splitlines()]

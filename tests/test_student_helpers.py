@@ -211,12 +211,11 @@ def test_executed_master_notebook_html_shows_every_image(tmp_path):
         assert src.startswith("data:image/") or (folder / src).is_file(), src
 
 
-
-
 @pytest.mark.parametrize("y, label", [(1e-5, "10⁻⁵"), (1.0, "10⁰"), (1e12, "10¹²")])
 def test_plot_labels_decades_in_superscript_digits(utils, y, label):
     """The log axis's decades read as 10 with the exponent in superscript digits."""
     assert utils.decade(y) == label
+
 
 @pytest.mark.slow
 def test_the_plot_is_drawn_once_shown_once_and_closed():
