@@ -25,6 +25,7 @@ Where bubblewrap cannot run (another OS, a kernel without user namespaces), kern
 unsandboxed (and not warm) and every grading summary says so loudly (`WARNING`).
 """
 
+import asyncio
 import atexit
 import contextlib
 import functools
@@ -44,6 +45,7 @@ import time
 import uuid
 from pathlib import Path
 
+import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
@@ -280,6 +282,9 @@ class Zygote:
 
 
 START_TIMEOUT = 120  # seconds a fork server may take to start, or to fork a kernel
+# jupyter_client waits for a kernel in steps of 0.1 s, and ZeroMQ reconnects to a socket
+# not yet bound after 0.1 s: each a tenth of a warm kernel's start, or of its end
+WAIT_STEP, RECONNECT_MS = 0.005, 5
 _zygotes, _zygotes_lock, _broken = {}, threading.Lock(), {}
 
 
@@ -430,7 +435,10 @@ class WarmProvisioner(LocalProvisioner):
         return self.connection_info
 
     async def wait(self):
+        """LocalProvisioner's wait, in steps of WAIT_STEP."""
         process = self.process
+        while process is not None and await self.poll() is None:
+            await asyncio.sleep(WAIT_STEP)
         status = await super().wait()
         if isinstance(process, ForkedKernel) and process.usage:
             self.parent.kernel_usage = process.usage  # JudgedExecute records it
@@ -439,7 +447,13 @@ class WarmProvisioner(LocalProvisioner):
 
 class GradingKernelClient(AsyncKernelClient):
     """jupyter_client's client, ready as soon as the kernel is: without the 0.2 s of
-    silence on IOPub it waits for after every start (a fifth of a warm kernel's start)."""
+    silence on IOPub it waits for after every start (a fifth of a warm kernel's start),
+    and reconnecting every RECONNECT_MS to the sockets the kernel has not yet bound."""
+
+    def _context_default(self):
+        context = super()._context_default()
+        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)  # for the sockets made after
+        return context
 
     async def wait_for_ready(self, timeout=None):
         """Ask for kernel_info until its reply and its idle status have both come (the
@@ -500,6 +514,9 @@ class GradingKernelManager(AsyncKernelManager):
             self.kernel_usage = tree_usage(process.pid)
         await KernelManager._async_shutdown_kernel(self, now=now, restart=restart)
 
+    async def _async_wait(self, pollinterval=WAIT_STEP):
+        await super()._async_wait(min(pollinterval, WAIT_STEP))
+
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.sandbox and available():
             if not isinstance(self.provisioner, WarmProvisioner):
@@ -511,6 +528,10 @@ class GradingKernelManager(AsyncKernelManager):
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def _async_cleanup_resources(self, restart=False):
+        if self._control_socket is not None:
+            # the kernel has ended: what it did not read (the interrupt jupyter_client
+            # sends before a shutdown) would hold the socket's close for 0.1 s
+            self._control_socket.linger = 0
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.private, ignore_errors=True)
