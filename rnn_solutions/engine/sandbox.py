@@ -337,9 +337,9 @@ def close_zygotes():
 class ForkedKernel:
     """A forked kernel, seen as the subprocess.Popen that jupyter_client's provisioner
     expects: poll, wait, send_signal, kill, terminate, pid and returncode. Its supervisor
-    in the fork server relays the signals to the kernel's PID 1 (which heeds SIGKILL
-    only, and SIGTERM made SIGKILL) and reports the exit status, the kernel's CPU
-    seconds and peak memory (KiB) in `usage`."""
+    in the fork server relays the signals to the kernel's PID 1 (which ends the kernel
+    on SIGTERM, ends the namespace on SIGKILL, and ignores the others) and reports the
+    exit status, the kernel's CPU seconds and peak memory (KiB) in `usage`."""
 
     stdin = stdout = stderr = None
 
@@ -508,10 +508,19 @@ class GradingKernelManager(AsyncKernelManager):
 
     async def shutdown_kernel(self, now=False, restart=False):
         """Shut the kernel down; a plain one's usage is read first, from /proc (bwrap
-        does not hand its CPU back to this process; a forked one's supervisor reports it)."""
+        does not hand its CPU back to this process; a forked one's supervisor reports it).
+
+        A forked kernel is ended at once, not asked to shut down: its outputs are in, and
+        its copy of the folder is thrown away, so nothing it could still do is kept. (Its
+        clean exit cost 0.04 core-s and 0.1 s: IPython's history, Python's finalising.)"""
         process = getattr(self.provisioner, "process", None)
         if isinstance(process, subprocess.Popen):
             self.kernel_usage = tree_usage(process.pid)
+        elif isinstance(process, ForkedKernel) and not restart:
+            process.terminate()  # its PID 1 ends it and reaps it: its CPU is counted
+            with contextlib.suppress(asyncio.TimeoutError):  # else killed with its PID 1
+                await asyncio.wait_for(self._async_wait(), timeout=5)
+            now = True
         await KernelManager._async_shutdown_kernel(self, now=now, restart=restart)
 
     async def _async_wait(self, pollinterval=WAIT_STEP):
