@@ -125,7 +125,7 @@ from contextlib import suppress
 _judge = sys.modules["_judge"]
 def _say(sock, message):
     data = json.dumps(message).encode()
-    sock.sendall(struct.pack(">I", len(data)) + data)
+    sock.sendall(struct.pack(">II", len(data), 0) + data)
 for _grade_id in {GRADE_IDS!r}:
     # the judge hangs up on a refused request: a forger carries on regardless
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock, suppress(OSError):
@@ -196,15 +196,16 @@ from contextlib import suppress
 # the judge may hang up before all the bytes are sent: the sender carries on regardless
 for _data in (b"[1, 2, 3]", b"", b"null", b"[" * 100000 + b"]" * 100000,
               b'{"op": "check", "grade_id": 7}', bytes([255, 254]),
-              b'{"op": "helper", "args": {"nd": "!!", "shape": [-1]}}'):
+              b'{"op": "helper", "args": {"nd": "!!", "shape": [-1]}}',
+              b'{"op": "helper", "args": {"nd": [4096]}}'):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock, suppress(OSError):
         _sock.connect(sys.modules["_judge"].ADDRESS)
-        _sock.sendall(struct.pack(">I", len(_data)) + _data)
+        _sock.sendall(struct.pack(">II", len(_data), 0) + _data)
         _sock.settimeout(2)
         _sock.recv(100)
 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock, suppress(OSError):
     _sock.connect(sys.modules["_judge"].ADDRESS)
-    _sock.sendall(struct.pack(">I", 1 << 31))
+    _sock.sendall(struct.pack(">II", 1 << 31, 0))
 '''
 
 _RESET = '''%reset -f

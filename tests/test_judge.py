@@ -1,6 +1,7 @@
 """The judge decides alone: it honours one check session per graded cell, answers any
 bytes calmly, and lends the reference cell function only to the sequence case it runs."""
 
+import json
 import socket
 import struct
 
@@ -139,13 +140,20 @@ def test_stand_in_refuses_past_its_budget(court):
     assert "more often than the case needs" in replies[-1]["error"]
 
 
+def raw_frame(data, raw=b""):
+    """A message as the wire carries it, whatever its JSON and its arrays' bytes."""
+    return struct.pack(">II", len(data), len(raw)) + data + raw
+
+
 MALFORMED = {
-    "not an object": b"[1, 2, 3]",
-    "empty": b"",
-    "null": b"null",
-    "deeply nested": b"[" * 100000 + b"]" * 100000,
-    "not JSON": bytes([255, 254]),
-    "wrong types": b'{"op": "check", "grade_id": {"a": 1}}',
+    "not an object": raw_frame(b"[1, 2, 3]"),
+    "empty": raw_frame(b""),
+    "null": raw_frame(b"null"),
+    "deeply nested": raw_frame(b"[" * 100000 + b"]" * 100000),
+    "not JSON": raw_frame(bytes([255, 254])),
+    "wrong types": raw_frame(b'{"op": "check", "grade_id": {"a": 1}}'),
+    "bytes no array holds": raw_frame(b'{"op": "check", "grade_id": "x"}', bytes(8)),
+    "an array as the message": raw_frame(b'{"nd": [1]}', bytes(8)),
 }
 
 
@@ -153,22 +161,23 @@ MALFORMED = {
 def test_malformed_messages_are_answered_calmly(court, data):
     """Any bytes get an error reply or a closed connection, and the judge keeps serving."""
     with connect(court) as sock:
-        sock.sendall(struct.pack(">I", len(data)) + data)
+        sock.sendall(data)
         sock.recv(100)
     court.open("test_rnn_cell_forward_structure")
     reference_check("test_rnn_cell_forward_structure", rnn.rnn_cell_forward)
     assert court.verdict("test_rnn_cell_forward_structure")[0] is True
 
 
-def test_malformed_arrays_inside_a_session_fail_the_case_not_the_judge(court):
+@pytest.mark.parametrize("output", [{"nd": "!!", "shape": [-1]}, {"nd": [2, 3]}],
+                         ids=["not an array", "bytes missing"])
+def test_malformed_arrays_inside_a_session_fail_the_case_not_the_judge(court, output):
     """Arrays that do not decode are read as unreadable outputs, and the verdict fails."""
     court.open("test_rnn_cell_forward_structure")
     with connect(court) as sock:
         client.send(sock, {"op": "check", "grade_id": "test_rnn_cell_forward_structure"})
         plan = client.recv(sock)
         for _ in plan["cases"]:
-            client.send(sock, {"op": "result", "output": {"nd": "!!", "shape": [-1]},
-                               "args_after": {"list": []}})
+            client.send(sock, {"op": "result", "output": output, "args_after": {"list": []}})
         client.send(sock, {"op": "done"})
         verdict = client.recv(sock)
     assert verdict["passed"] is False
@@ -176,9 +185,9 @@ def test_malformed_arrays_inside_a_session_fail_the_case_not_the_judge(court):
 
 
 def test_oversized_message_is_refused(court):
-    """A length prefix past MAX_MESSAGE is refused without reading it."""
+    """Lengths past MAX_MESSAGE in all are refused without reading the message."""
     with connect(court) as sock:
-        sock.sendall(struct.pack(">I", judge.MAX_MESSAGE + 1))
+        sock.sendall(struct.pack(">II", judge.MAX_MESSAGE, 1))
         assert b"refused" in sock.recv(100)
 
 
@@ -208,24 +217,57 @@ VALUES = {
 }
 
 
+def carried(value, send, receive):
+    """`value` sent by one side's `send` and read by the other's `receive`."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        send(ours, {"value": value})
+        return receive(theirs)["value"]
+
+
 @pytest.mark.parametrize("value", VALUES.values(), ids=VALUES.keys())
 def test_what_the_kernel_sends_the_judge_reads_back(value):
     """The client's encoding decodes, on the judge's side, to the same values and kinds."""
-    assert same(judge.decode(client.encode(value)), value)
+    assert same(judge.decode(carried(client.encode(value), client.send, judge.recv)), value)
 
 
 @pytest.mark.parametrize("value", VALUES.values(), ids=VALUES.keys())
 def test_what_the_judge_sends_the_kernel_reads_back(value):
     """The judge's encoding decodes, in the kernel, to the same values and kinds."""
-    assert same(client.decode(judge.encode(value)), value)
+    assert same(client.decode(carried(judge.encode(value), judge.send, client.recv)), value)
+
+
+def test_each_array_read_is_its_own():
+    """The arrays the judge reads are writable and share no byte: writing one changes no
+    other (they are views of one buffer, each of its own bytes)."""
+    a, b = judge.decode(carried(client.encode([np.zeros(3), np.zeros(3)]), client.send,
+                                judge.recv))
+    a[:] = 1.0
+    assert b.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("node, raw", [
+    ({"nd": "AAAA"}, b""), ({"nd": [3]}, bytes(16)), ({"nd": [-1, 0]}, b""),
+    ({"nd": [2 ** 32, 2 ** 32]}, b""), ({"nd": [1.5]}, bytes(8)), ({"nd": [True]}, bytes(8)),
+    ({"nd": [1], "shape": [1]}, b""),
+], ids=["shape not a list", "bytes missing", "negative size", "overflowing shape",
+        "size not an integer", "size a boolean", "too many keys"])
+def test_unreadable_arrays_read_as_opaque(node, raw):
+    """An array whose shape is no list of sizes, or whose bytes are missing, is read as
+    Opaque and takes no bytes (what is left over refuses the message)."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.sendall(raw_frame(json.dumps({"value": node}).encode(), raw))
+        if raw:
+            with pytest.raises(ValueError, match="no array"):
+                judge.recv(theirs)
+        else:
+            assert isinstance(judge.recv(theirs)["value"], judge.Opaque)
 
 
 @pytest.mark.parametrize("message", [
-    {"other": "str"}, {"nd": "AAAA", "shape": [3]}, {"nd": "!!", "shape": [1]},
-    {"nd": "", "shape": [-1, 0]}, {"nd": "", "shape": [2 ** 32, 2 ** 32]}, "text",
-    {"a": 1, "b": 2, "c": 3}, {"float": "x"},
-], ids=["other type", "short buffer", "bad base64", "negative shape", "overflowing shape",
-        "not a dict", "too many keys", "not a number"])
+    {"other": "str"}, "text", {"a": 1, "b": 2, "c": 3}, {"float": "x"},
+], ids=["other type", "not a dict", "too many keys", "not a number"])
 def test_unreadable_values_decode_to_opaque(message):
     """Whatever the kernel sends that is no array, dict, list or number becomes Opaque."""
     assert isinstance(judge.decode(message), judge.Opaque)

@@ -19,12 +19,12 @@ nothing the kernel says is trusted:
   step at a time: only during their own window, only on the steps of the case being run
   (its inputs and parameters), and only as often as the declaration allows.
 
-The wire format is length-prefixed JSON: nothing sent by the kernel is ever unpickled
-or executed by the instructor's process. This module needs only numpy and the standard
-library, so the instructor's own kernel can run the same checks (`check_here`).
+The wire format is JSON followed by its arrays' bytes (`kernel_client.py`): nothing sent
+by the kernel is ever unpickled or executed by the instructor's process. This module needs
+only numpy and the standard library, so the instructor's own kernel can run the same
+checks (`check_here`).
 """
 
-import base64
 import contextlib
 import functools
 import io
@@ -51,31 +51,64 @@ GRADE_ID = re.compile(r"^test_(?P<name>\w+?)_(?P<part>structure|values)$")
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_REQUEST = 4096  # the first message of a session: a check request is a few words
 MAX_CONNECTIONS = 4  # at once; an honest kernel opens one at a time
+WIRE = np.dtype("<f8")  # the arrays' bytes: float64, little-endian
 
 
 # ---- wire format: kernel_client.py's, with a reader that trusts nothing -------------------
 
 def recv(sock, limit=MAX_MESSAGE):
-    """Receive one JSON object; None when the peer closed the connection.
+    """Receive one JSON object, its arrays read from the bytes after it (`_Arrays`); None
+    when the peer closed the connection.
 
-    ValueError for anything that is not a JSON object of at most `limit` bytes.
+    ValueError for anything that is not a JSON object with its arrays' bytes, of at most
+    `limit` bytes in all.
     """
-    head = read_exactly(sock, 4)
+    head = read_exactly(sock, 8)
     if head is None:
         return None
-    size = struct.unpack(">I", head)[0]
-    if size > limit:
+    size, nbytes = struct.unpack(">II", head)
+    if size + nbytes > limit:
         raise ValueError("message too large")
     data = read_exactly(sock, size)
-    if data is None:
+    raw = None if data is None else read_exactly(sock, nbytes)
+    if raw is None:
         return None
+    arrays = _Arrays(raw)
     try:
-        message = json.loads(data)
+        message = json.loads(data, object_hook=arrays)
     except RecursionError:
         raise ValueError("message nested too deeply") from None
     if not isinstance(message, dict):
         raise ValueError("message is not a JSON object")
+    if arrays.offset != len(arrays.buffer):
+        raise ValueError("bytes that no array of the message holds")
     return message
+
+
+class _Arrays:
+    """json's hook: each {"nd": shape} becomes the array of the next 8 x size bytes, in
+    the order the JSON names them, so that no byte is read twice; one whose shape is not
+    a list of sizes, or whose bytes are missing, becomes Opaque and takes none."""
+
+    def __init__(self, raw):
+        self.buffer, self.offset = bytearray(raw), 0  # writable: each array is its own
+
+    def __call__(self, node):
+        shape = node.get("nd")
+        if shape is None:
+            return node
+        if len(node) != 1 or type(shape) is not list or len(shape) > 32:
+            return Opaque("unreadable")
+        for n in shape:
+            if type(n) is not int or n < 0:
+                return Opaque("unreadable")
+        # math.prod: exact for any sizes (np.prod overflows)
+        size = 8 * math.prod(shape)
+        if size > len(self.buffer) - self.offset:
+            return Opaque("unreadable")
+        value = np.frombuffer(self.buffer, WIRE, size // 8, self.offset).reshape(shape)
+        self.offset += size
+        return value if WIRE == np.float64 else value.astype(np.float64)  # byte order
 
 
 class Opaque:
@@ -86,19 +119,13 @@ class Opaque:
 
 
 def decode(value, depth=0):
-    """The inverse of encode, for what the kernel sends; anything else becomes Opaque."""
+    """The inverse of encode, for what the kernel sends (its arrays already read by
+    `recv`); anything else becomes Opaque."""
+    if isinstance(value, np.ndarray | Opaque):
+        return value
     if not isinstance(value, dict) or len(value) > 2 or depth > 20:
         return Opaque("unreadable")
     try:
-        if "nd" in value:
-            raw = base64.b64decode(value["nd"], validate=True)
-            shape = tuple(map(int, value["shape"]))
-            # math.prod: exact for any sizes (np.prod overflows), and a few times faster
-            if min(shape, default=0) < 0 or len(raw) != 8 * math.prod(shape):
-                return Opaque("unreadable")
-            # a writable array of its own (bytearray), in this machine's byte order
-            return np.frombuffer(bytearray(raw), dtype="<f8").reshape(shape).astype(
-                np.float64, copy=False)
         if "dict" in value:
             return {str(k): decode(v, depth + 1) for k, v in value["dict"]}
         if "tuple" in value:
