@@ -16,6 +16,7 @@ recovery       -- renamed, stripped or damaged hand-ins rebuilt from the release
 handins        -- the sample hand-ins: the perfect answers handed in other ways
 course         -- `release` and `grade` commands for every assignment of the course
 classgrader    -- rnn-grade: parallel, resumable autograde; report.py the class report
+cli            -- rnn-grade's entry point: the fork server starts before the grader loads
 metadata       -- nbgrader's cell-metadata check, its schema compiled once
 """
 

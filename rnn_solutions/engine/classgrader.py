@@ -162,7 +162,7 @@ def _save_comments(assignment, student, comments):
 
 
 def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
-              summary=True, warm=True):
+              summary=True, warm=True, early=None):
     """Autograde every submission of the assignment with `jobs` workers; return failures.
 
     warm -- fork each kernel from the worker's warm fork server (sandbox.py), as the
@@ -175,6 +175,8 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
     dask -- None: worker processes on this machine; "local": a Dask LocalCluster of `jobs`
     worker processes; any other string: the address of a running Dask scheduler, whose
     workers see the course directory at the same path (a shared filesystem).
+    early -- a fork server started before the grader loaded (cli.py), or None: used if it
+    is the one the course grades with, else closed.
     CourseError when a precondition is missing (no release, no gradebook, ...).
     """
     root = Path(root).resolve()
@@ -184,6 +186,8 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
     submissions.require_gradebook_assignment(root, assignment)
     release = submissions.release_notebook(root, assignment)
     server = None if dask else _prestart(root, warm)
+    if early is not None and early is not server:
+        early.close()  # started for a kernel the course does not grade with
     everyone = submissions.students(root, assignment)
     in_gradebook = _graded_students(root, assignment)
     # todo: {student: (gradebook comments, digest of the staged copy) if recovered, else
@@ -376,8 +380,9 @@ class Progress:
             print(file=self.out)
 
 
-def main(argv=None):
-    """Command-line entry point of rnn-grade."""
+def main(argv=None, early=None):
+    """Command-line entry point of rnn-grade (through cli.py, which may have started the
+    fork server: `early`)."""
     parser = argparse.ArgumentParser(prog="rnn-grade", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     grade = sub.add_parser("autograde", help="autograde every submission in parallel")
@@ -398,7 +403,7 @@ def main(argv=None):
     try:
         if args.command == "autograde":
             autograde(args.course, args.assignment, args.jobs, args.force, dask=args.dask,
-                      warm=not args.plain_kernels)
+                      warm=not args.plain_kernels, early=early)
         else:
             submissions.require_gradebook_assignment(args.course, args.assignment)
             print(write_report(args.course, args.assignment))
