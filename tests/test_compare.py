@@ -69,3 +69,30 @@ def test_lstm_gate_without_its_sigmoid_is_named():
 
     with pytest.raises(AssertionError, match=r"cache\[4\] \(ft\) has entries outside \[0, 1\]"):
         lstm_grading.check_values("lstm_cell_forward", no_sigmoid)
+
+
+B = np.array([1.0, -2.0, 0.0, 1e-9, 1e300])
+CLOSE_PAIRS = {
+    "equal": (B.copy(), B),
+    "within the tolerance": (B * (1 + 0.9 * compare.RTOL), B),
+    "just past it": (B + 1.1 * (compare.ATOL + compare.RTOL * np.abs(B)), B),
+    "infinities of one sign": (np.array([np.inf, -np.inf]), np.array([np.inf, -np.inf])),
+    "infinities of opposite signs": (np.array([np.inf]), np.array([-np.inf])),
+    "finite against infinite": (np.array([1e308]), np.array([np.inf])),
+    "nan against nan": (np.array([np.nan]), np.array([np.nan])),
+    "overflowing difference": (np.array([1.7e308]), np.array([-1.7e308])),
+    "near zero": (np.array([0.9e-8, -0.9e-8]), np.zeros(2)),
+    "empty": (np.zeros((0, 3)), np.zeros((0, 3))),
+    "shapes that broadcast": (np.ones((2, 1)), np.ones((2, 3))),
+    "not float64": (np.array([1, 2]), np.array([1.0, 2.0 + 1e-12])),
+    "a list": ([1.0, 2.0], np.array([1.0, 2.0])),
+}
+
+
+@pytest.mark.parametrize("a, b", CLOSE_PAIRS.values(), ids=CLOSE_PAIRS.keys())
+def test_close_is_numpys_allclose(a, b):
+    """The checks' fast comparison says what np.allclose says, at the checks' tolerance,
+    on every kind of value (infinities, nan, overflow, other shapes and types)."""
+    with np.errstate(all="ignore"):
+        theirs = bool(np.allclose(a, b, rtol=compare.RTOL, atol=compare.ATOL))
+    assert compare.close(a, b) is theirs, f"ours {compare.close(a, b)}, numpy's {theirs}"

@@ -478,7 +478,19 @@ def neighbour_hints(labels, actual, expected, wrong):
 
 def _close(a, b):
     """Whether two arrays are equal within the checks' tolerance."""
-    return a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL)
+    return a.shape == b.shape and close(a, b)
+
+
+def close(a, b):
+    """np.allclose(a, b, rtol=RTOL, atol=ATOL), at a third of its cost for two float64
+    arrays of one shape (the judge compares thousands a submission): numpy's own test,
+    |a - b| <= ATOL + RTOL |b| where b is finite, else a == b."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+            and a.dtype == b.dtype == np.float64):
+        return bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
+    with np.errstate(invalid="ignore", over="ignore"):
+        within = np.abs(a - b) <= ATOL + RTOL * np.abs(b)
+    return bool(((within & np.isfinite(b)) | (a == b)).all())
 
 
 def _scaled(label, a, e):
@@ -620,7 +632,7 @@ def _leaf(label):
 def wrong_outputs(actual, expected):
     """Indices of the arrays of `actual` that differ from `expected`."""
     return [i for i, (a, e) in enumerate(zip(actual, expected, strict=True))
-            if not np.allclose(a, e, rtol=RTOL, atol=ATOL)]
+            if not close(a, e)]
 
 
 def value_lines(labels, actual, expected, show_expected):
@@ -678,7 +690,7 @@ def fingerprint_matches(actual, wrong, changed):
     changed -- {index: the mistake's output} for the outputs the mistake gets wrong.
     """
     return bool(wrong) and set(wrong) == set(changed) and all(
-        actual[i].shape == theirs.shape and np.allclose(actual[i], theirs, rtol=RTOL, atol=ATOL)
+        actual[i].shape == theirs.shape and close(actual[i], theirs)
         for i, theirs in changed.items())
 
 
