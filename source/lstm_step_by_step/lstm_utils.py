@@ -223,7 +223,9 @@ class StepReplay:
         """The time step whose input is xt (noted in `order`)."""
         x = self.inputs[0] if self.forward else self.inputs[1][1]
         for t in range(x.shape[2]):
-            if np.shape(xt) == x[:, :, t].shape and np.array_equal(xt, x[:, :, t]):
+            # not np.array_equal: a notebook may have patched it (the verdicts are the
+            # judge's, but a self-check fooled into failing would keep them from running)
+            if np.shape(xt) == x[:, :, t].shape and bool((np.asarray(xt) == x[:, :, t]).all()):
                 self.order.append(t)
                 return t
         raise CheckError(f"{self.helper} was called with an input that is not x[:, :, t] "
