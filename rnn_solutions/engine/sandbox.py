@@ -512,7 +512,7 @@ class GradingKernelManager(AsyncKernelManager):
 
         A forked kernel is ended at once, not asked to shut down: its outputs are in, and
         its copy of the folder is thrown away, so nothing it could still do is kept. (Its
-        clean exit, IPython's history and Python's finalising, took 0.05 to 0.1 s and
+        clean exit, IPython's history and Python's finalising, took 0.08 to 0.16 s and
         about 0.02 core-s more.)"""
         process = getattr(self.provisioner, "process", None)
         if isinstance(process, subprocess.Popen):
