@@ -44,14 +44,13 @@ import numpy as np
 from rnn_solutions.engine import sandbox
 from rnn_solutions.engine.compare import exception_hint
 from rnn_solutions.engine.declaration import load
-from rnn_solutions.engine.kernel_client import encode, frame, read_exactly, send
+from rnn_solutions.engine.kernel_client import WIRE, encode, frame, read_message, send
 
 CLIENT = "_judge"  # the client module's name in the kernel
 GRADE_ID = re.compile(r"^test_(?P<name>\w+?)_(?P<part>structure|values)$")
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_REQUEST = 4096  # the first message of a session: a check request is a few words
 MAX_CONNECTIONS = 4  # at once; an honest kernel opens one at a time
-WIRE = np.dtype("<f8")  # the arrays' bytes: float64, little-endian
 
 
 # ---- wire format: kernel_client.py's, with a reader that trusts nothing -------------------
@@ -63,16 +62,10 @@ def recv(sock, limit=MAX_MESSAGE):
     ValueError for anything that is not a JSON object with its arrays' bytes, of at most
     `limit` bytes in all.
     """
-    head = read_exactly(sock, 8)
-    if head is None:
+    framed = read_message(sock, limit)
+    if framed is None:
         return None
-    size, nbytes = struct.unpack(">II", head)
-    if size + nbytes > limit:
-        raise ValueError("message too large")
-    data = read_exactly(sock, size)
-    raw = None if data is None else read_exactly(sock, nbytes)
-    if raw is None:
-        return None
+    data, raw = framed
     arrays = _Arrays(raw)
     try:
         message = json.loads(data, object_hook=arrays)

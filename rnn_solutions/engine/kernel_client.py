@@ -20,6 +20,7 @@ by two arrays. The judge sends with `send` and `encode` from here, and reads wit
 import contextlib
 import inspect
 import json
+import math
 import socket
 import struct
 import sys
@@ -30,6 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 
 ADDRESS = None  # the judge's Unix socket, set by the grader when it installs this module
+WIRE = np.dtype("<f8")  # the arrays' bytes: float64, little-endian
 
 
 # ---- wire format --------------------------------------------------------------------------
@@ -66,26 +68,36 @@ def frame(obj):
 
 def recv(sock):
     """Receive one message, its arrays as arrays of their own."""
-    head = read_exactly(sock, 8)
-    size, nbytes = struct.unpack(">II", head) if head else (0, 0)
-    data = read_exactly(sock, size) if head else None
-    raw = read_exactly(sock, nbytes) if data is not None else None
-    if raw is None:
+    framed = read_message(sock)
+    if framed is None:
         raise ConnectionError("the grader closed the connection")
+    data, raw = framed
     offset = 0
 
     def array(node):
         nonlocal offset
         if "nd" not in node:
             return node
-        count = 1
-        for n in node["nd"]:
-            count *= n
-        value = np.frombuffer(raw, "<f8", count, offset).reshape(node["nd"]).copy()
+        count = math.prod(node["nd"])
+        value = np.frombuffer(raw, WIRE, count, offset).reshape(node["nd"]).copy()
         offset += 8 * count
         return value
 
     return json.loads(data, object_hook=array)
+
+
+def read_message(sock, limit=None):
+    """(a message's JSON, its arrays' bytes), or None at end of stream; ValueError, before
+    reading them, if they are more than `limit` bytes."""
+    head = read_exactly(sock, 8)
+    if head is None:
+        return None
+    size, nbytes = struct.unpack(">II", head)
+    if limit is not None and size + nbytes > limit:
+        raise ValueError("message too large")
+    data = read_exactly(sock, size)
+    raw = None if data is None else read_exactly(sock, nbytes)
+    return None if raw is None else (data, raw)
 
 
 def read_exactly(sock, size):
@@ -108,7 +120,7 @@ def encode(value):
     or list of any subclass as a tuple or list (a namedtuple cache too)."""
     try:
         if isinstance(value, np.ndarray):
-            return np.ascontiguousarray(np.array(value, dtype="<f8", subok=False))
+            return np.ascontiguousarray(np.array(value, dtype=WIRE, subok=False))
         if isinstance(value, Mapping):
             return {"dict": [[str(k), encode(v)] for k, v in value.items()]}
         if isinstance(value, (tuple, list)):
