@@ -224,7 +224,7 @@ class Zygote:
         self.process = subprocess.Popen([*args, "--", *prefix, FORKSERVER, self.address],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         start_new_session=True)
-        self.ready = False
+        self.ready = self.closing = False
 
     def started(self):
         """The server, once it has imported everything (it says "ready"); ForkError if
@@ -273,9 +273,16 @@ class Zygote:
         return ForkedKernel(conn, reader, reply["pid"])
 
     def close(self):
-        """End the server (and any kernel it still has) and wait for it; only its owner."""
+        """End the server (and any kernel it still has) and wait for it; only its owner.
+        One still starting is let start first: bwrap killed in its first tenth of a
+        second can leave the sandbox running without it (seen when rnn-grade stopped at
+        a missing precondition right after starting its server)."""
         if self.owner != os.getpid():
             return
+        if not self.ready and not self.closing:
+            self.closing = True  # started() closes a server that fails to start
+            with contextlib.suppress(ForkError):
+                self.started()
         self.process.kill()
         self.process.wait()
         self.process.stdout.close()
@@ -298,6 +305,9 @@ def zygote(prefix, env, wait=True):
             raise ForkError(_broken[key])
         if key not in _zygotes or not _zygotes[key].alive():
             if not _zygotes:  # at exit, also of a multiprocessing worker (no atexit there)
+                # the servers end before their folder goes: atexit runs the handlers
+                # registered first last (a server still starting errs without it)
+                shared_folder()
                 atexit.register(close_zygotes)
                 multiprocessing.util.Finalize(None, close_zygotes, exitpriority=10)
             _zygotes[key] = Zygote(*key)
