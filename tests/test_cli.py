@@ -10,6 +10,11 @@ from test_corpus import corpus_course
 from rnn_solutions.engine import classgrader, cli, sandbox, submissions
 
 
+def early(*argv):
+    """The fork server rnn-grade starts before loading the grader, given these arguments."""
+    return cli.early_server(cli.parser().parse_args(argv))
+
+
 def test_the_courses_kernel_is_read_without_running_its_configuration():
     """The kernel nbgrader_config.py names is read from its text, and is the one that
     running the file (as nbgrader does) names."""
@@ -31,7 +36,7 @@ def test_no_kernel_is_guessed_where_the_configuration_is_not_plain(tmp_path, tex
     sandboxed and forked, no server is started early (the grader starts its own)."""
     (tmp_path / "nbgrader_config.py").write_text(text)
     assert cli.configured_kernel(tmp_path / "nbgrader_config.py") is None
-    assert cli.early_server(["autograde", "x", "--course", str(tmp_path)]) is None
+    assert early("autograde", "x", "--course", str(tmp_path)) is None
 
 
 @pytest.mark.parametrize("argv", [
@@ -41,16 +46,16 @@ def test_no_kernel_is_guessed_where_the_configuration_is_not_plain(tmp_path, tex
 ])
 def test_no_server_is_started_for_a_run_without_warm_kernels(argv):
     """A report, plain kernels or Dask workers use no fork server of this process."""
-    assert cli.early_server([*argv, f"--course={ROOT}"]) is None
+    assert early(*argv, f"--course={ROOT}") is None
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sandbox.available(), reason="kernels are forked only in a sandbox")
 def test_the_early_server_is_the_one_the_grader_uses():
     """The server started before the grader loaded is the one it asks for, not a second."""
-    early = cli.early_server(["autograde", "rnn_step_by_step", "--course", str(ROOT)])
-    assert early is not None
-    assert sandbox.prestart(submissions.execution(ROOT)[0]) is early
+    server = early("autograde", "rnn_step_by_step", "--course", str(ROOT))
+    assert server is not None
+    assert sandbox.prestart(submissions.execution(ROOT)[0]) is server
 
 
 class Unused:

@@ -16,7 +16,6 @@ forge their grades, and says loudly when kernels could not be sandboxed.
     rnn-grade report ASSIGNMENT [--course DIR]
 """
 
-import argparse
 import concurrent.futures as futures
 import contextlib
 import gc
@@ -387,29 +386,14 @@ class Progress:
             print(file=self.out)
 
 
-def main(argv=None, early=None):
-    """Command-line entry point of rnn-grade (through cli.py, which may have started the
-    fork server: `early`)."""
-    parser = argparse.ArgumentParser(prog="rnn-grade", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    grade = sub.add_parser("autograde", help="autograde every submission in parallel")
-    grade.add_argument("assignment")
-    grade.add_argument("--jobs", type=int, default=default_jobs(),
-                       help="worker processes (default: twice the cores)")
-    grade.add_argument("--force", action="store_true", help="regrade graded students too")
-    grade.add_argument("--course", default=".", help="nbgrader course directory")
-    grade.add_argument("--dask", metavar="SCHEDULER", help='run on Dask: "local" for a '
-                       "LocalCluster of --jobs workers, or a scheduler's address")
-    grade.add_argument("--plain-kernels", action="store_true", help="start every kernel "
-                       "fresh instead of forking it warm (slower; for comparison)")
-    report = sub.add_parser("report", help="class report: PNG, CSV and a terminal table")
-    report.add_argument("assignment")
-    report.add_argument("--course", default=".", help="nbgrader course directory")
-    args = parser.parse_args(argv)
+def run(args, early=None):
+    """Run rnn-grade's command (`args`, parsed by cli.py, which may have started the fork
+    server: `early`)."""
     submissions.tools_on_path()
     try:
         if args.command == "autograde":
-            autograde(args.course, args.assignment, args.jobs, args.force, dask=args.dask,
+            jobs = default_jobs() if args.jobs is None else args.jobs
+            autograde(args.course, args.assignment, jobs, args.force, dask=args.dask,
                       warm=not args.plain_kernels, early=early)
         else:
             submissions.require_gradebook_assignment(args.course, args.assignment)
@@ -421,4 +405,6 @@ def main(argv=None, early=None):
 
 
 if __name__ == "__main__":
-    main()
+    from rnn_solutions.engine import cli
+
+    cli.main()

@@ -9,32 +9,49 @@ kernel nbgrader_config.py names in a plain assignment, read without running the 
 the kernel it really names: this one, or another (this one is then closed).
 """
 
+import argparse
 import ast
-import sys
 from pathlib import Path
 
 KERNEL_NAME = "c.ExecutePreprocessor.kernel_name"
 
 
 def main(argv=None):
-    """Command-line entry point of rnn-grade (classgrader.py)."""
-    argv = sys.argv[1:] if argv is None else argv
-    early = early_server(argv)
+    """Command-line entry point of rnn-grade (classgrader.py runs the command)."""
+    args = parser().parse_args(argv)
+    early = early_server(args)
     from rnn_solutions.engine import classgrader
 
-    classgrader.main(argv, early)
+    classgrader.run(args, early)
 
 
-def early_server(argv):
+def parser():
+    """rnn-grade's commands and options."""
+    parser = argparse.ArgumentParser(prog="rnn-grade", description="Grade a whole class in "
+                                     "parallel, and report on it.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    grade = sub.add_parser("autograde", help="autograde every submission in parallel")
+    grade.add_argument("assignment")
+    grade.add_argument("--jobs", type=int, help="worker processes (default: twice the cores)")
+    grade.add_argument("--force", action="store_true", help="regrade graded students too")
+    grade.add_argument("--course", default=".", help="nbgrader course directory")
+    grade.add_argument("--dask", metavar="SCHEDULER", help='run on Dask: "local" for a '
+                       "LocalCluster of --jobs workers, or a scheduler's address")
+    grade.add_argument("--plain-kernels", action="store_true", help="start every kernel "
+                       "fresh instead of forking it warm (slower; for comparison)")
+    report = sub.add_parser("report", help="class report: PNG, CSV and a terminal table")
+    report.add_argument("assignment")
+    report.add_argument("--course", default=".", help="nbgrader course directory")
+    return parser
+
+
+def early_server(args):
     """The fork server of the kernel `rnn-grade autograde` will grade with, starting; None
     where the grader starts none (plain kernels, Dask) or the configuration does not say
     plainly which kernel, or whether to sandbox and fork kernels."""
-    if not argv or argv[0] != "autograde" or "--dask" in argv or "--plain-kernels" in argv:
+    if args.command != "autograde" or args.dask or args.plain_kernels:
         return None
-    course = next((a.split("=", 1)[1] for a in argv if a.startswith("--course=")), None)
-    if "--course" in argv[:-1]:
-        course = argv[argv.index("--course") + 1]
-    name = configured_kernel(Path(course or ".") / "nbgrader_config.py")
+    name = configured_kernel(Path(args.course) / "nbgrader_config.py")
     if name is None:
         return None
     from rnn_solutions.engine import sandbox
