@@ -226,9 +226,7 @@ class StepReplay:
         """The time step whose input is xt (noted in `order`)."""
         x = self.inputs[0] if self.forward else self.inputs[1][1]
         for t in range(x.shape[2]):
-            # not np.array_equal: a notebook may have patched it (the verdicts are the
-            # judge's, but a self-check fooled into failing would keep them from running)
-            if np.shape(xt) == x[:, :, t].shape and bool((np.asarray(xt) == x[:, :, t]).all()):
+            if np.shape(xt) == x[:, :, t].shape and equal(xt, x[:, :, t]):
                 self.order.append(t)
                 return t
         raise CheckError(f"{self.helper} was called with an input that is not x[:, :, t] "
@@ -493,6 +491,14 @@ def close(a, b):
     with np.errstate(invalid="ignore", over="ignore"):
         within = np.abs(a - b) <= ATOL + RTOL * np.abs(b)
     return bool(((within & np.isfinite(b)) | (a == b)).all())
+
+
+def equal(a, b):
+    """np.array_equal(a, b) for two arrays of one shape, without its overhead (the judge
+    compares thousands a submission), and without numpy's function, which a notebook
+    may have patched (a self-check fooled into failing keeps the hidden checks from
+    running)."""
+    return bool((np.asarray(a) == b).all())
 
 
 def _scaled(label, a, e):

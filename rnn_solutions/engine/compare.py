@@ -273,6 +273,14 @@ def close(a, b):
     return bool(((within & np.isfinite(b)) | (a == b)).all())
 
 
+def equal(a, b):
+    """np.array_equal(a, b) for two arrays of one shape, without its overhead (the judge
+    compares thousands a submission), and without numpy's function, which a notebook
+    may have patched (a self-check fooled into failing keeps the hidden checks from
+    running)."""
+    return bool((np.asarray(a) == b).all())
+
+
 def _scaled(label, a, e):
     """'... is the right value divided by 10' when a is a constant multiple of e."""
     if e.size < 2 or not np.any(e):

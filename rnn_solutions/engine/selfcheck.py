@@ -11,6 +11,7 @@ import numpy as np
 
 from rnn_solutions.engine.compare import (  # inlined
     MAX_HINTS,
+    equal,
     exception_hint,
     fingerprint_matches,
     modified_inputs,
@@ -102,9 +103,7 @@ class StepReplay:
         """The time step whose input is xt (noted in `order`)."""
         x = self.inputs[0] if self.forward else self.inputs[1][1]
         for t in range(x.shape[2]):
-            # not np.array_equal: a notebook may have patched it (the verdicts are the
-            # judge's, but a self-check fooled into failing would keep them from running)
-            if np.shape(xt) == x[:, :, t].shape and bool((np.asarray(xt) == x[:, :, t]).all()):
+            if np.shape(xt) == x[:, :, t].shape and equal(xt, x[:, :, t]):
                 self.order.append(t)
                 return t
         raise CheckError(f"{self.helper} was called with an input that is not x[:, :, t] "

@@ -165,7 +165,7 @@ def same_tree(theirs, ours):
     keys, tuples or lists of the same length, item by item."""
     if isinstance(ours, np.ndarray):
         return isinstance(theirs, np.ndarray) and theirs.shape == ours.shape and \
-            bool((theirs == ours).all())  # np.array_equal, without its overhead
+            compare.equal(theirs, ours)
     if isinstance(ours, dict):
         return isinstance(theirs, dict) and set(theirs) == set(ours) and all(
             same_tree(theirs[k], ours[k]) for k in ours)
