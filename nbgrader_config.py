@@ -33,6 +33,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from rnn_solutions.engine.execute import JudgedExecute  # noqa: E402
 from rnn_solutions.engine.metadata import CheckCellMetadataOnce  # noqa: E402
+from rnn_solutions.engine.sanitize import SanitizeSubmission  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
@@ -46,10 +47,21 @@ c.Autograde.autograde_preprocessors = [
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
+    SanitizeSubmission,
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadataOnce,
 ]
+
+# Nothing a student wrote runs in a page an instructor or a student opens
+# (rnn_solutions/engine/sanitize.py): SanitizeSubmission cleans the autograded notebook
+# above, and again the notebook each feedback page and each formgrader page is made from
+# (one autograded by another configuration, say).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, SanitizeSubmission]
+c.HTMLExporter.preprocessors = [SanitizeSubmission]
 
 # `nbgrader validate` (and the formgrader's Validate button) runs the same judged execution,
 # so a master notebook's hidden checks are judged as autograde judges them. nbgrader does

@@ -5,14 +5,15 @@ import copy
 import nbformat
 import pytest
 from conftest import ROOT
-from nbgrader.converters import Autograde
+from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import SchemaMismatchError
-from nbgrader.preprocessors import CheckCellMetadata, Execute
+from nbgrader.preprocessors import CheckCellMetadata, Execute, SaveAutoGrades
 from traitlets.config.loader import PyFileConfigLoader
 
 from rnn_solutions.engine.execute import JudgedExecute
 from rnn_solutions.engine.metadata import CheckCellMetadataOnce, FastMetadataValidator
+from rnn_solutions.engine.sanitize import SanitizeSubmission
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 INVALID = (ValidationError, SchemaMismatchError)  # what nbgrader raises for bad metadata
@@ -90,9 +91,20 @@ def test_the_preprocessor_rejects_a_corrupted_notebook_as_nbgraders_does():
 
 @pytest.mark.parametrize("chain", ["sanitize_preprocessors", "autograde_preprocessors"])
 def test_the_course_config_is_nbgraders_default_but_for_two_substitutions(chain):
-    """nbgrader_config.py keeps nbgrader's preprocessors, in order, swapping only two."""
+    """nbgrader_config.py keeps nbgrader's preprocessors, in order, swapping only two, and
+    cleans the autograded notebook (SanitizeSubmission) just before its grades are saved."""
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     ours = list(config.Autograde[chain])
-    swap = {CheckCellMetadata: CheckCellMetadataOnce, Execute: JudgedExecute}
-    default = [swap.get(p, p) for p in Autograde.class_traits()[chain].default()]
+    swap = {CheckCellMetadata: [CheckCellMetadataOnce], Execute: [JudgedExecute],
+            SaveAutoGrades: [SanitizeSubmission, SaveAutoGrades]}
+    default = [q for p in Autograde.class_traits()[chain].default() for q in swap.get(p, [p])]
     assert ours == default
+
+
+def test_feedback_and_the_formgrader_clean_the_notebook_they_render():
+    """generate_feedback runs nbgrader's preprocessors and then SanitizeSubmission; the
+    formgrader's page exporter (an HTMLExporter made from the course's config) runs it."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    assert list(config.GenerateFeedback.preprocessors) == [
+        *GenerateFeedback.class_traits()["preprocessors"].default(), SanitizeSubmission]
+    assert list(config.HTMLExporter.preprocessors) == [SanitizeSubmission]

@@ -249,6 +249,9 @@ def warnings_of(root, assignment):
             first = record["forgeries"][0]
             text += (f"ATTEMPTED FORGERY {student}: the judge refused "
                      f"{len(record['forgeries'])} requests from the notebook (first: {first})\n")
+        if record["removed"]:
+            text += (f"ACTIVE CONTENT REMOVED {student}: {'; '.join(record['removed'])}; "
+                     "its pages show the rest as text\n")
     if not sandbox.available() or not all(r["sandboxed"] for r in records.values()):
         text += f"WARNING: {sandbox.WARNING}\n"
     return text

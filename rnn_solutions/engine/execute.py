@@ -19,12 +19,14 @@ import json
 import os
 from pathlib import Path
 
+import nbformat
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
+from nbformat.validator import NotebookValidationError
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Unicode
 
-from rnn_solutions.engine import sandbox
+from rnn_solutions.engine import sandbox, sanitize
 from rnn_solutions.engine.declaration import load as load_declaration
 from rnn_solutions.engine.judge import CLIENT, GRADE_ID, Judge, client_module
 
@@ -74,6 +76,7 @@ class JudgedExecute(Execute):
             self._run_all(nb, resources, km)
         finally:
             self.judge.close()
+        sanitize.make_valid(nb)  # what the kernel sent, made valid for nbconvert
         apply_verdicts(nb, self.judge, self.timeout)
         sandboxed = self.sandbox and sandbox.available()
         known = [k for k in self.kernels if k]  # a kernel that died was not measured
@@ -138,6 +141,15 @@ class JudgedExecute(Execute):
                 self.task_poll_for_reply.cancel()
                 return
 
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's handling of a kernel message; an output nbformat refuses (a kernel
+        can send any JSON) becomes a line saying so, instead of failing the notebook."""
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except NotebookValidationError:
+            cell.setdefault("outputs", []).append(nbformat.from_dict(sanitize.DROPPED))
+            return None
+
     def _run_cell(self, cell, resources, index):
         """Run one cell; a graded test cell runs inside its window of the judge."""
         grade_id = judged_grade_id(cell)
@@ -167,18 +179,38 @@ class JudgedExecute(Execute):
                                f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
 
 
-def write_record(resources, record):
-    """Keep what the judge saw of a student's notebook, for the instructor's summaries:
-    autograded/.judge/ASSIGNMENT/STUDENT.json (out of the students' feedback)."""
+def record_path(resources):
+    """Where the record of a student's notebook lives: autograded/.judge/ASSIGNMENT/
+    STUDENT.json (out of the students' feedback); None outside autograde."""
     meta = (resources or {}).get("nbgrader")
     path = (resources or {}).get("metadata", {}).get("path")
     if not meta or not path:
+        return None
+    return Path(path).resolve().parents[1] / ".judge" / meta["assignment"] / \
+        f"{meta['student']}.json"
+
+
+def write_record(resources, record):
+    """Keep what the judge saw of a student's notebook, for the instructor's summaries."""
+    path = record_path(resources)
+    if path is None:
         return
-    folder = Path(path).resolve().parents[1] / ".judge" / meta["assignment"]
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"{meta['student']}.tmp"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record))
-    os.replace(tmp, folder / f"{meta['student']}.json")
+    os.replace(tmp, path)
+
+
+def add_to_record(resources, key, items):
+    """Add items to a list in the record the judge wrote for this grading."""
+    path = record_path(resources)
+    if path is None:
+        return
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        record = {"forgeries": [], "sandboxed": False}
+    write_record(resources, {**record, key: [*record.get(key, []), *items]})
 
 
 def read_records(root, assignment):
@@ -189,9 +221,10 @@ def read_records(root, assignment):
         try:
             record = json.loads(path.read_text())
             records[path.stem] = {"forgeries": list(record["forgeries"]),
-                                  "sandboxed": bool(record["sandboxed"])}
+                                  "sandboxed": bool(record["sandboxed"]),
+                                  "removed": [str(r) for r in record.get("removed", [])]}
         except (OSError, ValueError, TypeError, KeyError):
-            records[path.stem] = {"forgeries": [], "sandboxed": False}
+            records[path.stem] = {"forgeries": [], "sandboxed": False, "removed": []}
     return records
 
 
