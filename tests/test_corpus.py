@@ -47,7 +47,13 @@ def corpus_course(root, entries, config="", samples=False, assignment=ASSIGNMENT
     for entry in entries:
         folder = root / "submitted" / entry.name / assignment
         folder.mkdir(parents=True)
-        nbformat.write(fill_answers(release, answers_of(entry, master)), folder / notebook)
+        nb = fill_answers(release, answers_of(entry, master))
+        nb.cells[1:1] = [nbformat.v4.new_markdown_cell(text) for text in entry.markdown]
+        nb.metadata.update(entry.metadata)
+        nbformat.write(nb, folder / notebook)
+        for name, text in entry.files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
     code, log = course.nbgrader(root, "generate_assignment", assignment, "--force")
     assert code == 0, log
     return root
@@ -90,10 +96,12 @@ def test_entry_earns_exactly_its_expected_points(scores, entry):
 
 
 def test_corpus_covers_every_class():
-    """At least 25 buggy variants, 8 valid alternatives, 8 cheats and 4 runtime faults."""
+    """At least 25 buggy variants, 8 valid alternatives, 8 cheats, 4 runtime faults and 12
+    kinds of active content."""
     kinds = [e.kind for e in CORPUS]
     assert kinds.count("buggy") >= 25 and kinds.count("valid") >= 8
     assert kinds.count("cheat") >= 8 and kinds.count("fault") >= 4
+    assert kinds.count("active") >= 12
 
 
 @pytest.mark.slow
@@ -110,9 +118,34 @@ def test_summary_names_the_submissions_that_tried_to_forge(graded):
     """The instructor's summary has one ATTEMPTED FORGERY line per such submission, and no
     sandbox warning."""
     lines = classgrader.warnings_of(graded, ASSIGNMENT).splitlines()
-    assert sorted(line.split(":")[0] for line in lines) == [
+    assert sorted(line.split(":")[0] for line in lines
+                  if not line.startswith("ACTIVE CONTENT REMOVED")) == [
         f"ATTEMPTED FORGERY {name}" for name in ("asks_the_judge_for_answers",
                                                  "forged_verdicts", "malformed_socket_traffic")]
+
+
+@pytest.mark.slow
+def test_summary_names_every_submission_whose_active_content_was_removed(graded):
+    """One ACTIVE CONTENT REMOVED line for each active entry and for no other entry: the
+    instructor learns who tried, and no honest submission is named."""
+    lines = classgrader.warnings_of(graded, ASSIGNMENT).splitlines()
+    named = {line.split(":")[0].removeprefix("ACTIVE CONTENT REMOVED ") for line in lines
+             if line.startswith("ACTIVE CONTENT REMOVED")}
+    assert named == {e.name for e in CORPUS if e.kind == "active"}
+
+
+@pytest.mark.slow
+def test_files_handed_in_beside_the_notebook_stay_out_of_autograded(graded):
+    """autograded/ holds the release's files and the notebook; the student's HTML, SVG and
+    XML are named in the summary, and their copy of a release file is the release's."""
+    folder = graded / "autograded" / "files_beside_the_notebook" / ASSIGNMENT
+    release = graded / "release" / ASSIGNMENT
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == \
+        sorted(p.relative_to(release) for p in release.rglob("*"))
+    assert (folder / "rnn_utils.py").read_bytes() == (release / "rnn_utils.py").read_bytes()
+    line = next(line for line in classgrader.warnings_of(graded, ASSIGNMENT).splitlines()
+                if line.startswith("ACTIVE CONTENT REMOVED files_beside_the_notebook"))
+    assert "derivation.html, figure.svg, notes/page.xml" in line
 
 
 @pytest.mark.slow
