@@ -1,7 +1,6 @@
 """End to end: nbgrader autogrades the sample submissions; scores read from the gradebook."""
 
 import io
-import json
 import re
 import shutil
 
@@ -199,15 +198,13 @@ def test_plain_nbgrader_autograde_grades_the_lstm_alike(graded):
 
 @pytest.mark.slow
 def test_feedback_failing_for_one_student_costs_only_their_feedback(graded, capsys):
-    """An autograded notebook nbconvert cannot render (widget metadata without its state)
-    costs that student's feedback only: the course command names them, and still writes
-    the export and prints the tables. (Last in this file: it rewrites the feedback.)"""
+    """An autograded notebook nbconvert cannot render (cut in half on disk) costs that
+    student's feedback only: the course command names them, and still writes the export
+    and prints the tables. (Last in this file: it rewrites the feedback.)"""
     root, _ = graded
     path = root / "autograded" / "extra_metadata" / ASSIGNMENT / NOTEBOOK
     original = path.read_text()
-    nb = json.loads(original)
-    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
-    path.write_text(json.dumps(nb))
+    path.write_text(original[: len(original) // 2])
     (root / "grades.csv").unlink()
     try:
         course.grade(root)
