@@ -1,7 +1,7 @@
 """A grading run killed anywhere never leaves a silent zero.
 
 The class grader (and the course command) is killed with SIGKILL at several points of a
-run, then run again as the README says; every time each student's per-cell scores equal
+run, then run again as docs/grading.md says; every time each student's per-cell scores equal
 those of an uninterrupted run, the students graded before the kill are not graded again,
 and the gradebook holds exactly one complete submission per gradable student.
 """

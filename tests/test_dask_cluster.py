@@ -1,4 +1,4 @@
-"""The multi-machine path of README's "On Dask", run as documented, on this machine.
+"""The multi-machine path of docs/grading.md's "On Dask", run as documented, on this machine.
 
 A `dask scheduler` and `dask worker SCHEDULER --nworkers 2 --nthreads 1` run as processes
 of their own, and `rnn-grade autograde ASSIGNMENT --dask SCHEDULER --course ROOT` is called
@@ -58,8 +58,9 @@ def make_course(root, db_url=None):
 
 @pytest.fixture
 def db_url(request):
-    """A new PostgreSQL database when RNN_TEST_POSTGRES is set (CI), else None: SQLite."""
-    if not os.environ.get("RNN_TEST_POSTGRES"):
+    """A new PostgreSQL database when RNN_TEST_POSTGRES is set, else None: SQLite; in CI
+    (CI=true), which starts the server, its absence fails the test."""
+    if not os.environ.get("RNN_TEST_POSTGRES") and os.environ.get("CI") != "true":
         return None
     return request.getfixturevalue("postgres_url")
 
@@ -96,7 +97,7 @@ class Cluster:
         return process
 
     def start_workers(self):
-        """Two worker processes of one thread each, as README starts them on a machine;
+        """Two worker processes of one thread each, as docs/grading.md starts them on a machine;
         return once both have joined the scheduler."""
         from distributed import Client
 
