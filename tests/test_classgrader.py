@@ -6,6 +6,7 @@ import uuid
 
 import nbformat
 import pytest
+from conftest import missing
 from corpus import CORPUS
 from nbgrader.api import Gradebook
 from test_corpus import corpus_course
@@ -72,8 +73,8 @@ def postgres_url():
     """A new, empty database on the PostgreSQL server that .ci/run starts."""
     server = os.environ.get("RNN_TEST_POSTGRES")
     if not server:
-        pytest.skip("RNN_TEST_POSTGRES is not set: .ci/run starts a PostgreSQL server and "
-                    "sets it (source .ci/postgres.sh to do the same)")
+        missing("a PostgreSQL server (RNN_TEST_POSTGRES)",
+                "source .ci/postgres.sh, as .ci/run does, starts one and sets it")
     import psycopg2
 
     name = f"rnn_{uuid.uuid4().hex[:12]}"

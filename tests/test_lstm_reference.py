@@ -7,6 +7,7 @@ RNN's (CS231n's way: one numeric-gradient helper for every layer).
 
 import numpy as np
 import pytest
+from conftest import import_torch
 
 from rnn_solutions.engine.compare import numerical_gradient
 from rnn_solutions.lstm_step_by_step import cases, lstm
@@ -142,8 +143,7 @@ def test_backward_matches_finite_differences(dims, wrt):
 @pytest.fixture(scope="module")
 def torch():
     """PyTorch, the independent oracle; CI installs it (`pip install torch==2.13.0`)."""
-    return pytest.importorskip(
-        "torch", reason="PyTorch is not installed: it is the test-only oracle that CI installs")
+    return import_torch()
 
 
 TORCH_ORDER = ("i", "f", "c", "o")  # PyTorch stacks its gates as i, f, g, o

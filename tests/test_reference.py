@@ -5,6 +5,7 @@ The finite differences are those of the students' gradient check (`engine/compar
 
 import numpy as np
 import pytest
+from conftest import import_torch
 
 from rnn_solutions.engine.compare import numerical_gradient
 from rnn_solutions.lstm_step_by_step import cases as lstm_cases
@@ -67,8 +68,7 @@ def test_backward_matches_finite_differences(dims, wrt):
 @pytest.fixture(scope="module")
 def torch():
     """PyTorch, the independent oracle; CI installs it (`pip install torch==2.13.0`)."""
-    return pytest.importorskip(
-        "torch", reason="PyTorch is not installed: it is the test-only oracle that CI installs")
+    return import_torch()
 
 
 @pytest.mark.parametrize("dims", SIZES, ids=str)
