@@ -38,6 +38,7 @@ from nbconvert.filters.markdown_mistune import (
     MarkdownWithMath,
 )
 from nbconvert.preprocessors import Preprocessor
+from nbformat.corpus.words import generate_corpus_id as random_cell_id
 from nbformat.v4.nbbase import validate
 from traitlets import Bool
 
@@ -50,8 +51,12 @@ KINDS = ("stream", "display_data", "execute_result", "error")  # nbformat's outp
 PLAIN = ("text/plain", "text/latex", "image/png", "image/jpeg")
 IMAGES = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*\Z")
 # what stands where a kernel sent an output nbformat refuses
-DROPPED = nbformat.v4.new_output("stream", name="stderr", text="[the kernel sent an output "
-                                 "that is not valid in a notebook: dropped]\n")
+DROPPED = {"output_type": "stream", "name": "stderr",
+           "text": "[the kernel sent an output that is not valid in a notebook: dropped]\n"}
+# the media types nbformat's schema allows in a mime bundle, and those whose value may be
+# any JSON (the others are text)
+MIME = re.compile(r"[a-zA-Z0-9]+/[a-zA-Z0-9\-+.]+\Z")
+JSON_MIME = re.compile(r"application/(.*\+)?json\Z")
 GRADE_ID = re.compile(r"[A-Za-z0-9_-]+\Z")
 NBGRADER = {"grade": bool, "solution": bool, "locked": bool, "task": bool,
             "grade_id": str, "points": (int, float), "score": (int, float),
@@ -66,7 +71,8 @@ def _image_data_only(tag, attribute, value):
     anyone), data URLs nowhere else."""
     if tag == "img" and attribute == "src":
         return value if IMAGES.match(value) else None
-    return None if value.lower().startswith("data:") else value
+    as_read = re.sub(r"[\x00-\x20]", "", value).lower()  # as a browser reads a URL
+    return None if as_read.startswith("data:") else value
 
 
 CLEANER = nh3.Cleaner(url_schemes={"http", "https", "mailto", "data"}, url_relative="deny",
@@ -156,15 +162,14 @@ def clean_output(output):
     if kind == "stream":
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
         text = _text(output.get("text")) or ""
-        if text == DROPPED.text:  # make_valid's
+        if text == DROPPED["text"]:  # make_valid's
             removed.add("outputs the kernel sent that are not valid in a notebook")
-        return nbformat.v4.new_output("stream", name=name, text=text), removed
+        return _node(output_type="stream", name=name, text=text), removed
     if kind == "error":
         lines = output.get("traceback")
         lines = [str(line) for line in lines] if isinstance(lines, list) else []
-        return nbformat.v4.new_output("error", ename=str(output.get("ename", "")),
-                                      evalue=str(output.get("evalue", "")),
-                                      traceback=lines), removed
+        return _node(output_type="error", ename=str(output.get("ename", "")),
+                     evalue=str(output.get("evalue", "")), traceback=lines), removed
     if kind not in ("display_data", "execute_result"):
         return _removed_line(f"an output of type {str(kind)[:40]!r}"), {"unknown outputs"}
     data, meta = {}, {}
@@ -198,7 +203,7 @@ def clean_output(output):
             removed.add(f"{mime[:60]} outputs")
     if not data:
         return _removed_line("this output"), removed | {"empty outputs"}
-    clean = nbformat.v4.new_output(kind, data=data, metadata=meta)
+    clean = _node(output_type=kind, data=data, metadata=meta)
     if kind == "execute_result":
         clean.execution_count = _count(output.get("execution_count"))
     return clean, removed
@@ -206,9 +211,19 @@ def clean_output(output):
 
 def _removed_line(what):
     """The text output that stands where an output was removed whole."""
-    return nbformat.v4.new_output("stream", name="stdout",
-                                  text=f"[{what} was removed by the grader: it could run "
-                                       "code in the page]\n")
+    return _node(output_type="stream", name="stdout",
+                 text=f"[{what} was removed by the grader: it could run code in the page]\n")
+
+
+def _node(**fields):
+    """A notebook node made of fields this module checked (nbformat's constructors
+    validate each against the schema, which cost most of the cleaning's time)."""
+    return nbformat.from_dict(fields)
+
+
+def _cell(kind, source, **fields):
+    """A new cell of `kind` ("markdown" or "code") holding `source`."""
+    return _node(cell_type=kind, id=random_cell_id(), metadata={}, source=source, **fields)
 
 
 def _count(value):
@@ -229,14 +244,37 @@ def make_valid(nb):
         for index, output in enumerate(cell.get("outputs") or []):
             if "execution_count" in output:
                 output.execution_count = _count(output.get("execution_count"))
-            try:
-                if output.get("output_type") not in KINDS:
-                    raise nbformat.ValidationError("not an output")
-                validate(output, output.output_type)
-            except nbformat.ValidationError:
+            if not _valid(output):
                 cell.outputs[index] = nbformat.from_dict(DROPPED)
                 dropped += 1
     return dropped
+
+
+def _valid(output):
+    """Whether nbformat accepts an output: first a check that accepts only what its schema
+    accepts and is quick, for what kernels send every time; the schema itself otherwise."""
+    kind, keys = output.get("output_type"), set(output)
+    if kind == "stream" and keys == {"output_type", "name", "text"}:
+        plain = output["name"] in ("stdout", "stderr") and isinstance(output["text"], str)
+    elif kind == "error" and keys == {"output_type", "ename", "evalue", "traceback"}:
+        plain = isinstance(output["ename"], str) and isinstance(output["evalue"], str) and \
+            isinstance(output["traceback"], list) and \
+            all(isinstance(line, str) for line in output["traceback"])
+    elif kind in ("display_data", "execute_result") and isinstance(output.get("data"), dict):
+        plain = keys <= {"output_type", "data", "metadata", "execution_count"} and \
+            isinstance(output.get("metadata"), dict) and \
+            (kind == "execute_result") == ("execution_count" in keys) and \
+            all(isinstance(k, str) and MIME.match(k) and
+                (isinstance(v, str) or JSON_MIME.match(k)) for k, v in output.data.items())
+    else:
+        plain = False
+    if plain:
+        return True
+    try:
+        validate(output, kind if kind in KINDS else "output")
+        return kind in KINDS
+    except nbformat.ValidationError:
+        return False
 
 
 def _nbgrader(meta):
@@ -263,19 +301,19 @@ def clean_notebook(nb, trusted=()):
                 found = active_parts(render_markdown(source, attachments))
                 if found:
                     report[f"markdown cell {index + 1}"] = found
-                new = nbformat.v4.new_markdown_cell(clean_markdown(source, attachments))
+                new = _cell("markdown", clean_markdown(source, attachments))
             else:
-                new = nbformat.v4.new_markdown_cell(source)
+                new = _cell("markdown", source)
         elif cell.get("cell_type") == "code":
-            new = nbformat.v4.new_code_cell(_text(cell.get("source")) or "",
-                                            execution_count=_count(cell.get("execution_count")))
+            new = _cell("code", _text(cell.get("source")) or "", outputs=[],
+                        execution_count=_count(cell.get("execution_count")))
             for output in cell.get("outputs") or []:
                 clean, found = clean_output(output if isinstance(output, dict) else {})
                 new.outputs.append(clean)
                 if found:
                     report.setdefault(f"outputs of cell {index + 1}", set()).update(found)
         else:  # raw cells and unknown ones: their text, shown as text
-            new = nbformat.v4.new_markdown_cell(clean_markdown(
+            new = _cell("markdown", clean_markdown(
                 "```\n" + (_text(cell.get("source")) or "").replace("`", "'") + "\n```"))
         grading = _nbgrader((cell.get("metadata") or {}).get("nbgrader"))
         if grading is not None:
@@ -285,12 +323,12 @@ def clean_notebook(nb, trusted=()):
             new.id = identity
         cells.append(new)
     if report and not (cells and cells[0].cell_type == "markdown" and cells[0].source == NOTICE):
-        cells.insert(0, nbformat.v4.new_markdown_cell(NOTICE))
+        cells.insert(0, _cell("markdown", NOTICE))
     nb.cells = cells
     if "widgets" in nb.metadata:
         report["notebook metadata"] = {"widget state"}
-    nb.metadata = {k: nb.metadata[k] for k in ("kernelspec", "language_info")
-                   if isinstance(nb.metadata.get(k), dict)}
+    nb.metadata = nbformat.from_dict({k: nb.metadata[k] for k in ("kernelspec", "language_info")
+                                      if isinstance(nb.metadata.get(k), dict)})
     if nb.get("nbformat_minor", 5) < 5:
         for cell in nb.cells:
             cell.pop("id", None)
@@ -353,14 +391,11 @@ class SanitizeSubmission(Preprocessor):
         else:
             source, trusted = None, {NOTICE}
         report = clean_notebook(nb, trusted)
-        removed = [f"{where} ({', '.join(sorted(kinds))})" for where, kinds in report.items()]
+        if os.environ.get("NBGRADER_EXECUTION") != "autograde":
+            return nb, resources  # feedback and the formgrader: nothing to record
+        add_to_record(resources, "removed", [f"{where} ({', '.join(sorted(kinds))})"
+                                             for where, kinds in report.items()])
         folder = (resources.get("metadata") or {}).get("path")
-        if self.keep_out_files and os.environ.get("NBGRADER_EXECUTION") == "autograde" \
-                and folder and source is not None and source.is_dir():
-            files = keep_out(folder, source, coursedir.ignore)
-            if files:
-                removed.append("files handed in beside the notebook, kept out of "
-                               f"autograded/: {', '.join(files)}")
-        if os.environ.get("NBGRADER_EXECUTION") == "autograde":
-            add_to_record(resources, "removed", removed)
+        if self.keep_out_files and folder and source is not None and source.is_dir():
+            add_to_record(resources, "kept_out", keep_out(folder, source, coursedir.ignore))
         return nb, resources
