@@ -252,6 +252,9 @@ def warnings_of(root, assignment):
         if record["removed"]:
             text += (f"ACTIVE CONTENT REMOVED {student}: {'; '.join(record['removed'])}; "
                      "its pages show the rest as text\n")
+        if record["kept_out"]:
+            text += (f"KEPT OUT {student}: {', '.join(record['kept_out'])} (handed in beside "
+                     "the notebook, not the release's: left in submitted/ only)\n")
     if not sandbox.available() or not all(r["sandboxed"] for r in records.values()):
         text += f"WARNING: {sandbox.WARNING}\n"
     return text

@@ -222,9 +222,11 @@ def read_records(root, assignment):
             record = json.loads(path.read_text())
             records[path.stem] = {"forgeries": list(record["forgeries"]),
                                   "sandboxed": bool(record["sandboxed"]),
-                                  "removed": [str(r) for r in record.get("removed", [])]}
+                                  "removed": [str(r) for r in record.get("removed", [])],
+                                  "kept_out": [str(r) for r in record.get("kept_out", [])]}
         except (OSError, ValueError, TypeError, KeyError):
-            records[path.stem] = {"forgeries": [], "sandboxed": False, "removed": []}
+            records[path.stem] = {"forgeries": [], "sandboxed": False, "removed": [],
+                                  "kept_out": []}
     return records
 
 
