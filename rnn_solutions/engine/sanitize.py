@@ -325,14 +325,23 @@ def clean_notebook(nb, trusted=()):
     if report and not (cells and cells[0].cell_type == "markdown" and cells[0].source == NOTICE):
         cells.insert(0, _cell("markdown", NOTICE))
     nb.cells = cells
-    if "widgets" in nb.metadata:
-        report["notebook metadata"] = {"widget state"}
+    if _widget_models(nb.metadata):  # state that names widget code (an empty one is dropped)
+        report["notebook metadata"] = {"widget state naming code to load"}
     nb.metadata = nbformat.from_dict({k: nb.metadata[k] for k in ("kernelspec", "language_info")
                                       if isinstance(nb.metadata.get(k), dict)})
     if nb.get("nbformat_minor", 5) < 5:
         for cell in nb.cells:
             cell.pop("id", None)
     return report
+
+
+def _widget_models(metadata):
+    """The widget models a notebook's saved widget state names, if any."""
+    widgets = metadata.get("widgets")
+    states = widgets.values() if isinstance(widgets, dict) else []
+    return [model for state in states if isinstance(state, dict)
+            for model in (state.get("state") or {} if isinstance(state.get("state"), dict)
+                          else {})]
 
 
 def master_markdown(source_notebook):
