@@ -35,6 +35,11 @@ RECOVERED = {
                 "matched by function name",
     "deleted_test_cell": "1 graded cell missing (test_{first}_structure); rebuilt from the "
                          "release notebook; 4 answer cells matched by grade id",
+    "byte_order_mark": "a byte-order mark before its JSON read past",
+    "saved_as_txt": "graded '{a}.ipynb.txt' as {a}.ipynb (renamed)",
+    "copy_beside_release": "graded '{a}-Copy1.ipynb' as {a}.ipynb, of the 2 notebooks handed "
+                           "in ({a}-Copy1.ipynb, {a}.ipynb): the only one holding answers; "
+                           "{a}.ipynb is the release notebook as handed out",
 }
 
 

@@ -1,8 +1,11 @@
 """Recovery of hand-ins: each kind of damage is rebuilt into the student's answers in the
 release notebook, or refused with what to do; what is not damaged is graded as it is."""
 
+import codecs
 import copy
 import json
+import os
+import time
 
 import nbformat
 import pytest
@@ -75,15 +78,76 @@ def test_renamed_notebook_is_graded_under_the_assignments_name(tmp_path, assignm
     assert all("renamed" in c for c in recovered.comments().values())
 
 
-def test_several_notebooks_under_other_names_are_refused(tmp_path):
-    """Two notebooks, neither with the assignment's name: which to grade is the student's
-    call, so the message names them and says what to do."""
+def _aged(folder, name, seconds):
+    """Make a file of the folder `seconds` old (its modification time)."""
+    os.utime(folder / name, (time.time() - seconds, time.time() - seconds))
+
+
+def test_of_several_notebooks_the_newest_with_answers_is_graded_and_all_are_named(tmp_path):
+    """Two notebooks, neither with the assignment's name, both with answers: the newest is
+    graded, and the note names both and says why."""
     a = ASSIGNMENTS[0]
     folder = hand_in(tmp_path, a, perfect(a), "draft.ipynb")
     hand_in(tmp_path, a, perfect(a), "final.ipynb")
-    with pytest.raises(UnrecoverableError, match=r"2 other notebooks \(draft.ipynb, "
-                                                 r"final.ipynb\): rename the one to grade"):
-        examine(folder, release(a))
+    _aged(folder, "draft.ipynb", 600)
+    recovered = examine(folder, release(a))
+    assert recovered.original == "final.ipynb"
+    assert recovered.summary() == (f"graded 'final.ipynb' as {a}.ipynb, of the 2 notebooks "
+                                   "handed in (draft.ipynb, final.ipynb): the newest holding "
+                                   "answers")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_copy_with_answers_wins_over_the_untouched_release_notebook(tmp_path, assignment):
+    """A student who worked in ASSIGNMENT-Copy1.ipynb and left the release notebook beside it
+    untouched (newer, even) is graded on the copy, and the note says why."""
+    copy_name = f"{assignment}-Copy1.ipynb"
+    folder = hand_in(tmp_path, assignment, perfect(assignment), copy_name)
+    hand_in(tmp_path, assignment, release(assignment))
+    _aged(folder, copy_name, 600)
+    recovered = examine(folder, release(assignment))
+    assert recovered.original == copy_name
+    assert recovered.notebook == perfect(assignment)
+    assert recovered.summary().endswith(
+        f"the only one holding answers; {assignment}.ipynb is the release notebook as "
+        "handed out")
+
+
+def test_the_assignments_notebook_with_answers_wins_and_the_others_are_named(tmp_path):
+    """The notebook with the assignment's name, holding answers, is graded over a newer
+    draft; the note names the draft."""
+    a = ASSIGNMENTS[0]
+    folder = hand_in(tmp_path, a, perfect(a))
+    hand_in(tmp_path, a, perfect(a), "scratch.ipynb")
+    _aged(folder, f"{a}.ipynb", 600)
+    recovered = examine(folder, release(a))
+    assert recovered.original == f"{a}.ipynb" and recovered.notebook == perfect(a)
+    both = ", ".join(sorted([f"{a}.ipynb", "scratch.ipynb"]))
+    assert recovered.summary() == (f"graded '{a}.ipynb', of the 2 notebooks handed in "
+                                   f"({both}): its name is the assignment's")
+
+
+@pytest.mark.parametrize("suffix", [".ipynb.txt", ".ipynb.json"])
+def test_a_notebook_saved_with_an_extra_suffix_is_graded_as_renamed(tmp_path, suffix):
+    """A browser's `ASSIGNMENT.ipynb.txt` is the student's notebook: graded, said so."""
+    a = ASSIGNMENTS[0]
+    name = f"{a}{suffix}"
+    recovered = examine(hand_in(tmp_path, a, perfect(a), name), release(a))
+    assert recovered.original == name and recovered.notebook == perfect(a)
+    assert recovered.summary() == f"graded {name!r} as {a}.ipynb (renamed)"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_byte_order_mark_is_read_past(tmp_path, assignment):
+    """A notebook saved with a UTF-8 byte-order mark before its JSON (some Windows editors)
+    is read, graded as the student wrote it, and the note says so."""
+    folder = tmp_path / assignment
+    folder.mkdir()
+    text = nbformat.writes(perfect(assignment))
+    (folder / f"{assignment}.ipynb").write_bytes(codecs.BOM_UTF8 + text.encode())
+    recovered = examine(folder, release(assignment))
+    assert recovered.notebook == perfect(assignment)
+    assert recovered.summary() == "a byte-order mark before its JSON read past"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -10,6 +10,10 @@ each must earn the perfect sample's points (`make demo`, tests/test_autograde.py
     extra_metadata     -- unknown notebook and cell metadata (VS Code, Colab, JupyterLab)
     crlf               -- Windows line endings, in the file and in the cells
     big_outputs        -- run before handing in: execution counts and several MB of outputs
+    byte_order_mark    -- saved with a UTF-8 byte-order mark before the JSON (Windows editors)
+    saved_as_txt       -- downloaded by a browser as "ASSIGNMENT.ipynb.txt"
+    copy_beside_release -- worked in "ASSIGNMENT-Copy1.ipynb", the release notebook left
+                          untouched beside it
 
 (The perfect sample itself is the remaining editor case: execution counts null, no outputs.)
 """
@@ -21,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 NAMES = ("renamed", "stripped", "deleted_test_cell", "nbformat_4_4", "extra_metadata", "crlf",
-         "big_outputs")
+         "big_outputs", "byte_order_mark", "saved_as_txt", "copy_beside_release")
 BIG_OUTPUT = 3 * 2**20  # characters of printed output in big_outputs
 
 
@@ -33,21 +37,26 @@ def write_samples(course, assignment):
     if not perfect.exists():
         return []
     nb = json.loads(perfect.read_text())
-    samples = {
-        "renamed": (f"{assignment} (1).ipynb", _dumps(nb)),
-        "stripped": (name, nbformat.writes(stripped(nb))),
-        "deleted_test_cell": (name, _dumps(deleted_test_cell(nb))),
-        "nbformat_4_4": (name, _dumps(nbformat_4_4(nb))),
-        "extra_metadata": (name, _dumps(extra_metadata(nb))),
-        "crlf": (name, _dumps(crlf_sources(nb)).replace("\n", "\r\n")),
-        "big_outputs": (name, _dumps(big_outputs(nb))),
+    release = (Path(course) / "release" / assignment / name).read_text()
+    samples = {  # {student: {file name: text}}
+        "renamed": {f"{assignment} (1).ipynb": _dumps(nb)},
+        "stripped": {name: nbformat.writes(stripped(nb))},
+        "deleted_test_cell": {name: _dumps(deleted_test_cell(nb))},
+        "nbformat_4_4": {name: _dumps(nbformat_4_4(nb))},
+        "extra_metadata": {name: _dumps(extra_metadata(nb))},
+        "crlf": {name: _dumps(crlf_sources(nb)).replace("\n", "\r\n")},
+        "big_outputs": {name: _dumps(big_outputs(nb))},
+        "byte_order_mark": {name: "\ufeff" + _dumps(nb)},
+        "saved_as_txt": {f"{name}.txt": _dumps(nb)},
+        "copy_beside_release": {f"{assignment}-Copy1.ipynb": _dumps(nb), name: release},
     }
     assert tuple(samples) == NAMES
-    for student, (filename, text) in samples.items():
+    for student, files in samples.items():
         folder = Path(course) / "submitted" / student / assignment
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        (folder / filename).write_bytes(text.encode())
+        for filename, text in files.items():
+            (folder / filename).write_bytes(text.encode())
     return sorted(samples)
 
 

@@ -19,6 +19,7 @@ The student's files are never changed: the class grader grades the rebuilt noteb
 copy of the submission (classgrader.py).
 """
 
+import codecs
 import collections
 import copy
 import difflib
@@ -84,16 +85,9 @@ def examine(folder, release):
     whose file name (metadata "name" aside) is the folder's name + .ipynb."""
     folder = Path(folder)
     name = f"{folder.name}.ipynb"
-    path, notes = folder / name, []
-    if not path.exists():
-        others = sorted(p.name for p in folder.glob("*.ipynb"))
-        if len(others) != 1:
-            also = f", and {len(others)} other notebooks ({', '.join(others[:3])}): rename " \
-                   f"the one to grade to {name}" if others else ""
-            raise UnrecoverableError(f"no {name} in the submission{also}")
-        path = folder / others[0]
-        notes.append(f"graded {others[0]!r} as {name} (renamed)")
-    nb = _read(path)
+    path, notes = choose(folder, name, release)
+    nb, read_notes = _read(path)
+    notes += read_notes
     functions = {_grade_id(c): (_defines(c.source) or [_grade_id(c)])[0]
                  for c in release.cells if _is_answer(c)}
     damage = damages(nb, release)
@@ -108,6 +102,46 @@ def examine(folder, release):
             "answers into a fresh copy of the release notebook")
     return Recovered(rebuilt, path.name, notes + damage + _how(answers, functions, kept),
                      answers, functions)
+
+
+def choose(folder, name, release):
+    """(the notebook of the folder to grade, notes saying which and why when it is not
+    simply `name`). Notebooks are `*.ipynb`, and `*.ipynb.txt` or `.ipynb.json` as
+    browsers save them. `name` is graded if it holds answers or no other notebook does;
+    else the notebook holding answers (the newest, of several): a release notebook
+    handed in untouched never wins over a copy the student worked in."""
+    found = sorted(p.name for p in folder.iterdir() if p.is_file() and
+                   re.fullmatch(r".+\.ipynb(\.txt|\.json)?", p.name))
+    if not found:
+        raise UnrecoverableError(f"no {name} in the submission")
+    if found == [name]:
+        return folder / name, []
+    worked = [n for n in found if _holds_answers(folder / n, release)]
+    if name in found and (name in worked or not worked):
+        chosen, why = name, "its name is the assignment's"
+    else:
+        pool = worked or found
+        chosen = max(pool, key=lambda n: ((folder / n).stat().st_mtime, n))
+        why = ("the only one" if len(pool) == 1 else "the newest") + \
+            (" holding answers" if worked else "")
+        if name in found:
+            why += f"; {name} is the release notebook as handed out"
+    if len(found) == 1:
+        return folder / chosen, [f"graded {chosen!r} as {name} (renamed)"]
+    graded = f"graded {chosen!r}" + (f" as {name}" if chosen != name else "")
+    return folder / chosen, [f"{graded}, of the {len(found)} notebooks handed in "
+                             f"({', '.join(found)}): {why}"]
+
+
+def _holds_answers(path, release):
+    """Whether a notebook has code the release does not (an unreadable one has not)."""
+    try:
+        nb, _ = _read(path)
+    except UnrecoverableError:
+        return False
+    ours = {c.source.strip() for c in release.cells if c.cell_type == "code"}
+    return any(c.source.strip() not in ours for c in nb.cells
+               if c.cell_type == "code" and c.source.strip())
 
 
 def _how(answers, functions, kept):
@@ -126,14 +160,18 @@ def _how(answers, functions, kept):
 
 
 def _read(path):
-    """The notebook at `path`; UnrecoverableError when it is no readable notebook."""
+    """(the notebook at `path`, notes on what was read past: a byte-order mark);
+    UnrecoverableError when it is no readable notebook."""
+    data, notes = path.read_bytes(), []
+    if data.startswith(codecs.BOM_UTF8):
+        data, notes = data[len(codecs.BOM_UTF8):], ["a byte-order mark before its JSON read past"]
     try:
-        json.loads(path.read_text(encoding="utf-8"))
+        json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnrecoverableError(f"{path.name} is not valid JSON ({exc}); the file is damaged: "
                             "ask the student to resubmit it") from None
     try:
-        return nbformat.read(path, as_version=4)
+        return nbformat.reads(data.decode("utf-8"), as_version=4), notes
     except Exception as exc:  # nbformat raises several types for a JSON file that is no notebook
         raise UnrecoverableError(f"{path.name} is JSON but not a notebook ({type(exc).__name__}: "
                             f"{exc})") from None

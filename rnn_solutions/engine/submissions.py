@@ -72,6 +72,8 @@ def stage(root, assignment, student, recovered):
     shutil.copytree(Path(root) / "submitted" / student / assignment, folder)
     if recovered.original == name:
         os.replace(folder / name, folder / name.replace(".ipynb", ".submitted.ipynb"))
+    elif not recovered.original.endswith(".ipynb"):  # saved as .ipynb.txt: graded as name
+        (folder / recovered.original).unlink()
     nbformat.write(recovered.notebook, folder / name)
 
 
