@@ -166,12 +166,13 @@ def _read(path):
     if data.startswith(codecs.BOM_UTF8):
         data, notes = data[len(codecs.BOM_UTF8):], ["a byte-order mark before its JSON read past"]
     try:
-        json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnrecoverableError(f"{path.name} is not valid JSON ({exc}); the file is damaged: "
                             "ask the student to resubmit it") from None
     try:
-        return nbformat.reads(data.decode("utf-8"), as_version=4), notes
+        return nbformat.reads(text, as_version=4), notes
     except Exception as exc:  # nbformat raises several types for a JSON file that is no notebook
         raise UnrecoverableError(f"{path.name} is JSON but not a notebook ({type(exc).__name__}: "
                             f"{exc})") from None
