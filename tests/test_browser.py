@@ -153,6 +153,18 @@ def _feedback_page(root, student):
             ).as_uri()
 
 
+FIGURES = sorted(p.name for p in (ROOT / "release" / ASSIGNMENT / "images").iterdir())
+
+
+def _figures_shown(browser):
+    """The master notebook's figures the page shows, loaded (its markdown is the
+    instructor's, rendered as written)."""
+    return sorted(browser.execute_script(
+        "return [...document.images].filter(i => i.complete && i.naturalWidth > 0)"
+        ".map(i => i.src.split('/').pop())"
+        ".filter(name => name.endsWith('.svg') && !name.startsWith('data:'))"))
+
+
 def _ran(browser):
     """Whether any student's code ran in the page: the marker every payload sets."""
     return browser.execute_script("return window.PWNED === undefined ? null : window.PWNED")
@@ -178,6 +190,7 @@ def test_formgrader_page_runs_none_of_the_students_code(graded, server, browser,
 
     boxes = browser.find_elements(By.CSS_SELECTOR, "input.score")
     assert len(boxes) == 8 and all(box.is_displayed() for box in boxes)
+    assert _figures_shown(browser) == FIGURES
 
 
 @pytest.mark.parametrize("entry", ACTIVE, ids=[e.name for e in ACTIVE])
@@ -193,6 +206,7 @@ def test_feedback_page_runs_none_of_the_students_code(graded, browser, plain_req
     text = browser.find_element(By.TAG_NAME, "body").text
     assert "(Score: 22.0 / 22.0)" in text
     assert "active content" in text and "was removed" in text
+    assert _figures_shown(browser) == FIGURES
 
 
 def test_no_terminal_was_opened(graded, server, browser, plain_requests):

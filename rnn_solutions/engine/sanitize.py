@@ -392,11 +392,14 @@ class SanitizeSubmission(Preprocessor):
 
         resources = resources if resources is not None else {}
         meta = resources.get("nbgrader") or {}
+        # autograde and feedback name the notebook in resources["nbgrader"]; the
+        # formgrader's page, in resources itself
+        assignment = meta.get("assignment") or resources.get("assignment_id")
+        notebook = meta.get("notebook") or resources.get("notebook_id")
         coursedir = CourseDirectory(config=self.config)
-        if meta.get("assignment"):
-            source = Path(coursedir.format_path(coursedir.source_directory, ".",
-                                                meta["assignment"]))
-            trusted = master_markdown(source / f"{meta.get('notebook')}.ipynb")
+        if assignment and notebook:
+            source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+            trusted = master_markdown(source / f"{notebook}.ipynb")
         else:
             source, trusted = None, {NOTICE}
         report = clean_notebook(nb, trusted)
