@@ -56,11 +56,12 @@ c.Autograde.autograde_preprocessors = [
 # Nothing a student wrote runs in a page an instructor or a student opens
 # (rnn_solutions/engine/sanitize.py): SanitizeSubmission cleans the autograded notebook
 # above, and again the notebook each feedback page and each formgrader page is made from
-# (one autograded by another configuration, say).
+# (one autograded by another configuration, say); in feedback before nbgrader's GetGrades
+# adds the gradebook's scores and comments, which no student could have forged then.
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, SanitizeSubmission]
+c.GenerateFeedback.preprocessors = [SanitizeSubmission, GetGrades, CSSHTMLHeaderPreprocessor]
 c.HTMLExporter.preprocessors = [SanitizeSubmission]
 
 # `nbgrader validate` (and the formgrader's Validate button) runs the same judged execution,

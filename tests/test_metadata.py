@@ -102,9 +102,10 @@ def test_the_course_config_is_nbgraders_default_but_for_two_substitutions(chain)
 
 
 def test_feedback_and_the_formgrader_clean_the_notebook_they_render():
-    """generate_feedback runs nbgrader's preprocessors and then SanitizeSubmission; the
-    formgrader's page exporter (an HTMLExporter made from the course's config) runs it."""
+    """generate_feedback runs SanitizeSubmission, then nbgrader's preprocessors (GetGrades
+    adds the gradebook's scores and comments to a clean notebook); the formgrader's page
+    exporter (an HTMLExporter made from the course's config) runs it."""
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     assert list(config.GenerateFeedback.preprocessors) == [
-        *GenerateFeedback.class_traits()["preprocessors"].default(), SanitizeSubmission]
+        SanitizeSubmission, *GenerateFeedback.class_traits()["preprocessors"].default()]
     assert list(config.HTMLExporter.preprocessors) == [SanitizeSubmission]

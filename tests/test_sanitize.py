@@ -766,3 +766,15 @@ def test_a_cleaned_notebooks_page_runs_nothing_of_the_students(template):
     page = _render(nb, template)
     assert report and active_marker(page) == [], active_marker(page)
     assert sanitize.NOTICE.split("**")[1] in page
+
+
+def test_scores_and_comments_in_a_students_metadata_are_dropped():
+    """nbgrader's feedback renders a cell's metadata comment as markdown and prints its
+    score: a student's own are dropped (the gradebook's are added after the cleaning)."""
+    cell = v4.new_markdown_cell("notes")
+    cell.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "my_notes",
+                                 "comment": "<img src=x onerror=alert(1)>", "score": 99}
+    nb = _notebook(cell)
+    sanitize.clean_notebook(nb)
+    assert nb.cells[-1].metadata["nbgrader"] == {"solution": True, "grade": False,
+                                                 "grade_id": "my_notes"}

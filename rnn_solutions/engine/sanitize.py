@@ -58,9 +58,11 @@ DROPPED = {"output_type": "stream", "name": "stderr",
 MIME = re.compile(r"[a-zA-Z0-9]+/[a-zA-Z0-9\-+.]+\Z")
 JSON_MIME = re.compile(r"application/(.*\+)?json\Z")
 GRADE_ID = re.compile(r"[A-Za-z0-9_-]+\Z")
+# nbgrader's cell metadata, by type; not the score and comment its feedback adds from the
+# gradebook (GetGrades, after this), which the feedback page renders as markdown
 NBGRADER = {"grade": bool, "solution": bool, "locked": bool, "task": bool,
-            "grade_id": str, "points": (int, float), "score": (int, float),
-            "schema_version": int, "checksum": str, "cell_type": str, "comment": str}
+            "grade_id": str, "points": (int, float), "schema_version": int,
+            "checksum": str, "cell_type": str}
 # what the summary names when it finds it in a student's HTML
 ACTIVE_TAGS = {"script", "style", "iframe", "object", "embed", "base", "meta", "link",
                "form", "svg", "math", "frame", "frameset", "template", "noscript"}
