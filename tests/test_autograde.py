@@ -1,5 +1,6 @@
 """End to end: nbgrader autogrades the sample submissions; scores read from the gradebook."""
 
+import csv
 import io
 import re
 import shutil
@@ -8,7 +9,7 @@ import pytest
 from conftest import ASSIGNMENTS, POINTS, ROOT, copy_course, points
 from nbgrader.api import Gradebook
 
-from rnn_solutions.engine import classgrader, course, handins, submissions
+from rnn_solutions.engine import classgrader, cli, course, handins, submissions
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
 
 FULL = dict(POINTS)  # grade_id -> points, from the master notebook
@@ -199,6 +200,43 @@ def test_plain_nbgrader_autograde_grades_the_lstm_alike(graded):
     code, log = course.nbgrader(root, "autograde", LSTM, "--force", "--student", "no_carry")
     assert code == 0, log
     assert cell_scores(root, "no_carry", LSTM) == NO_CARRY
+
+
+@pytest.mark.slow
+def test_lms_exports_read_back_with_their_documented_columns(graded, tmp_path):
+    """`rnn-grade export canvas` writes Canvas's student columns, a Points Possible row and
+    a column per assignment and exercise; `export moodle` a username and a column per
+    assignment; each holds the gradebook's totals, students mapped by the roster, a name
+    that looks like a formula written as text."""
+    root, _ = graded
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,canvas_id,sis_login_id,name,username\n"
+                      "perfect,101,jp,\"=cmd|' /C calc'!A0\",jperfect\n")
+    for lms in ("canvas", "moodle"):
+        cli.main(["export", lms, "--course", str(root), "--roster", str(roster),
+                  "--exercises", "--to", str(tmp_path / f"{lms}.csv")])
+    totals = {a: {s: sum(r.values()) for s, r in course.scores(root, a).items()}
+              for a in ASSIGNMENTS}
+    with open(tmp_path / "canvas.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    head = rows[0]
+    assert head[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert rows[1][0] == "Points Possible"
+    for assignment in ASSIGNMENTS:
+        col = head.index(assignment)
+        assert float(rows[1][col]) == sum(course.max_scores(root, assignment).values())
+        assert f"{assignment}: {course.exercises(root, assignment)[0]}" in head
+        got = {row[1] or row[3]: row[col] for row in rows[2:]}
+        want = {("101" if s == "perfect" else s): f"{t:g}" for s, t in totals[assignment].items()}
+        assert {k: v for k, v in got.items() if v} == want  # blank: nothing handed in
+        assert {k for k, v in got.items() if not v} == set(got) - set(want)
+    perfect = next(row for row in rows[2:] if row[1] == "101")
+    assert perfect[:4] == ["'=cmd|' /C calc'!A0", "101", "", "jp"]
+    with open(tmp_path / "moodle.csv", newline="") as f:
+        moodle = {row["Username"]: row for row in csv.DictReader(f)}
+    assert moodle["jperfect"][ASSIGNMENT] == f"{totals[ASSIGNMENT]['perfect']:g}"
+    assert set(moodle) == {("jperfect" if s == "perfect" else s)
+                           for table in totals.values() for s in table}
 
 
 @pytest.mark.slow

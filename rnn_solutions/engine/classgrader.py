@@ -401,6 +401,13 @@ def run(args, early=None):
             jobs = default_jobs() if args.jobs is None else args.jobs
             autograde(args.course, args.assignment, jobs, args.force, dask=args.dask,
                       warm=not args.plain_kernels, early=early)
+        elif args.command == "export":
+            from rnn_solutions.engine import lms
+
+            path = Path(args.to or Path(args.course) / f"grades_{args.lms}.csv")
+            path.write_text(lms.export(args.course, args.lms, args.roster, args.exercises),
+                            encoding="utf-8")
+            print(f"{path} written: import it in {args.lms.capitalize()}'s gradebook")
         else:
             submissions.require_gradebook_assignment(args.course, args.assignment)
             print(write_report(args.course, args.assignment))

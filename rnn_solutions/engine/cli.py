@@ -42,6 +42,14 @@ def parser():
     report = sub.add_parser("report", help="class report: PNG, CSV and a terminal table")
     report.add_argument("assignment")
     report.add_argument("--course", default=".", help="nbgrader course directory")
+    export = sub.add_parser("export", help="grades as Canvas's or Moodle's gradebook "
+                            "import reads them (lms.py)")
+    export.add_argument("lms", choices=["canvas", "moodle"])
+    export.add_argument("--roster", help="CSV mapping nbgrader's student_id to the LMS's "
+                        "ids (canvas_id, sis_user_id, sis_login_id, username, ...)")
+    export.add_argument("--exercises", action="store_true", help="a column per exercise too")
+    export.add_argument("--to", help="file to write (default: grades_LMS.csv)")
+    export.add_argument("--course", default=".", help="nbgrader course directory")
     return parser
 
 
