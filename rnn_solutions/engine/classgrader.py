@@ -401,6 +401,11 @@ def run(args, early=None):
             jobs = default_jobs() if args.jobs is None else args.jobs
             autograde(args.course, args.assignment, jobs, args.force, dask=args.dask,
                       warm=not args.plain_kernels, early=early)
+        elif args.command == "collect":
+            from rnn_solutions.engine import collect
+
+            print("\n".join(collect.collect(args.course, args.lms, args.assignment, args.zip,
+                                            args.roster)))
         elif args.command == "export":
             from rnn_solutions.engine import lms
 

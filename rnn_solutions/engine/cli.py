@@ -50,6 +50,14 @@ def parser():
     export.add_argument("--exercises", action="store_true", help="a column per exercise too")
     export.add_argument("--to", help="file to write (default: grades_LMS.csv)")
     export.add_argument("--course", default=".", help="nbgrader course directory")
+    collect = sub.add_parser("collect", help="hand-ins from a Canvas or Moodle download "
+                             "into submitted/ (collect.py)")
+    collect.add_argument("lms", choices=["canvas", "moodle"])
+    collect.add_argument("assignment")
+    collect.add_argument("zip", help="the LMS's download of every submission")
+    collect.add_argument("--roster", required=True, help="CSV mapping nbgrader's student_id "
+                         "to the LMS's ids (canvas_id; moodle_id or name)")
+    collect.add_argument("--course", default=".", help="nbgrader course directory")
     return parser
 
 

@@ -13,9 +13,10 @@ items (moodle/moodle, grade/import/csv).
 
 Students are nbgrader's ids, unless a roster maps them: a CSV with a `student_id` column
 (nbgrader's) and any of `canvas_id`, `sis_user_id`, `sis_login_id`, `name`, `section`,
-`username`, `idnumber`, `email`. Without one, nbgrader's id is the SIS Login ID (Canvas) or
-the username (Moodle). A cell a spreadsheet would run as a formula (it begins with =, +, -,
-@, a tab or a carriage return) is written with a leading apostrophe.
+`username`, `idnumber`, `email`, `moodle_id` (collect.py reads the roster too). Without
+one, nbgrader's id is the SIS Login ID (Canvas) or the username (Moodle). A cell a
+spreadsheet would run as a formula (it begins with =, +, -, @, a tab or a carriage return)
+is written with a leading apostrophe.
 """
 
 import csv
@@ -27,7 +28,7 @@ from rnn_solutions.engine import course, submissions
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 CANVAS_STUDENT = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 ROSTER = ("canvas_id", "sis_user_id", "sis_login_id", "name", "section", "username",
-          "idnumber", "email")
+          "idnumber", "email", "moodle_id")
 
 
 def text(value):
