@@ -201,8 +201,8 @@ def write_record(resources, record):
     os.replace(tmp, path)
 
 
-def add_to_record(resources, key, items):
-    """Add items to a list in the record the judge wrote for this grading."""
+def add_to_record(resources, **lists):
+    """Add items to lists in the record the judge wrote for this grading ({key: items})."""
     path = record_path(resources)
     if path is None:
         return
@@ -210,7 +210,8 @@ def add_to_record(resources, key, items):
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         record = {"forgeries": [], "sandboxed": False}
-    write_record(resources, {**record, key: [*record.get(key, []), *items]})
+    write_record(resources, {**record, **{key: [*record.get(key, []), *items]
+                                          for key, items in lists.items()}})
 
 
 def read_records(root, assignment):

@@ -23,7 +23,7 @@ notebook gets one markdown line saying so (`NOTICE`).
 """
 
 import base64
-import fnmatch
+import functools
 import html
 import os
 import re
@@ -68,13 +68,18 @@ ACTIVE_TAGS = {"script", "style", "iframe", "object", "embed", "base", "meta", "
                "form", "svg", "math", "frame", "frameset", "template", "noscript"}
 
 
+def _as_read(url):
+    """A URL as a browser reads its scheme: without blanks or control characters, in lower
+    case."""
+    return re.sub(r"[\x00-\x20]", "", url).lower()
+
+
 def _image_data_only(tag, attribute, value):
     """nh3's last word on an attribute: images only as inline data (no request to
     anyone), data URLs nowhere else."""
     if tag == "img" and attribute == "src":
         return value if IMAGES.match(value) else None
-    as_read = re.sub(r"[\x00-\x20]", "", value).lower()  # as a browser reads a URL
-    return None if as_read.startswith("data:") else value
+    return None if _as_read(value).startswith("data:") else value
 
 
 CLEANER = nh3.Cleaner(url_schemes={"http", "https", "mailto", "data"}, url_relative="deny",
@@ -96,14 +101,17 @@ def render_markdown(source, attachments=None):
         return "<pre>" + html.escape(source) + "</pre>"
 
 
-def clean_markdown(source, attachments=None):
+def clean_markdown(source, attachments=None, rendered=None):
     """Markdown source that renders as the cleaned HTML of `source`: one raw HTML block on
     one line (newlines as character references), which markdown leaves alone; if
     rendering it again would change it, the text itself, escaped. Cleaned markdown is
-    left as it is."""
-    if "\n" not in source and render_markdown(source).strip() == source == clean_html(source):
+    left as it is. rendered -- render_markdown(source, attachments), if the caller has it."""
+    if rendered is None:
+        rendered = render_markdown(source, attachments)
+    plain = render_markdown(source) if attachments else rendered
+    if "\n" not in source and plain.strip() == source == clean_html(source):
         return source
-    cleaned = clean_html(render_markdown(source, attachments)).strip()
+    cleaned = clean_html(rendered).strip()
     block = "<div>" + cleaned.replace("\r", "&#13;").replace("\n", "&#10;") + "</div>"
     if render_markdown(block).strip() == block:
         return block
@@ -122,7 +130,7 @@ class _Scan(HTMLParser):
         if tag in ACTIVE_TAGS:
             self.found.add(f"<{tag}>")
         for name, value in attrs:
-            value = re.sub(r"[\x00-\x20]", "", value or "").lower()  # as browsers read URLs
+            value = _as_read(value or "")
             if name.startswith("on"):
                 self.found.add("event handlers")
             elif name == "style":
@@ -300,10 +308,11 @@ def clean_notebook(nb, trusted=()):
             source = _text(cell.get("source")) or ""
             attachments = cell.get("attachments")
             if source not in trusted or attachments:
-                found = active_parts(render_markdown(source, attachments))
+                rendered = render_markdown(source, attachments)
+                found = active_parts(rendered)
                 if found:
                     report[f"markdown cell {index + 1}"] = found
-                new = _cell("markdown", clean_markdown(source, attachments))
+                new = _cell("markdown", clean_markdown(source, attachments, rendered))
             else:
                 new = _cell("markdown", source)
         elif cell.get("cell_type") == "code":
@@ -347,23 +356,32 @@ def _widget_models(metadata):
 
 
 def master_markdown(source_notebook):
-    """The markdown sources of the master notebook (the instructor's: trusted)."""
+    """The markdown sources of the master notebook (the instructor's: trusted); read once
+    per version of the file in a grading process, not once per submission."""
     try:
-        nb = nbformat.read(source_notebook, as_version=4)
-    except (OSError, ValueError):
+        return _markdown_of(str(source_notebook), os.stat(source_notebook).st_mtime_ns)
+    except OSError:
         return set()
-    return {c.source for c in nb.cells if c.cell_type == "markdown"} | {NOTICE}
+
+
+@functools.lru_cache(maxsize=16)
+def _markdown_of(path, version):
+    """master_markdown's reading, for one version (modification time) of the file."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return frozenset()
+    return frozenset({c.source for c in nb.cells if c.cell_type == "markdown"} | {NOTICE})
 
 
 def keep_out(folder, source_folder, ignore):
     """Remove from an autograded folder every file the release does not have (the
     notebooks excepted); return their paths, relative to the folder."""
+    from nbgrader.utils import find_all_files  # what autograde copies from the source
+
     folder, source_folder = Path(folder), Path(source_folder)
-    kept = set()
-    for path in source_folder.rglob("*"):
-        rel = path.relative_to(source_folder)
-        if not any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in ignore):
-            kept.add(rel)
+    kept = {Path(p).relative_to(source_folder)
+            for p in find_all_files(str(source_folder), list(ignore))}
     removed = []
     for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
         rel = path.relative_to(folder)
@@ -407,9 +425,10 @@ class SanitizeSubmission(Preprocessor):
         report = clean_notebook(nb, trusted)
         if os.environ.get("NBGRADER_EXECUTION") != "autograde":
             return nb, resources  # feedback and the formgrader: nothing to record
-        add_to_record(resources, "removed", [f"{where} ({', '.join(sorted(kinds))})"
-                                             for where, kinds in report.items()])
         folder = (resources.get("metadata") or {}).get("path")
-        if self.keep_out_files and folder and source is not None and source.is_dir():
-            add_to_record(resources, "kept_out", keep_out(folder, source, coursedir.ignore))
+        kept_out = keep_out(folder, source, coursedir.ignore) if self.keep_out_files and \
+            folder and source is not None and source.is_dir() else []
+        add_to_record(resources, removed=[f"{where} ({', '.join(sorted(kinds))})"
+                                          for where, kinds in report.items()],
+                      kept_out=kept_out)
         return nb, resources
