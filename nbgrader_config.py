@@ -73,6 +73,6 @@ Validator.preprocessors.default_value = [CheckCellMetadataOnce, ClearOutput, Jud
 
 # What each assignment grades (rnn_solutions/engine/declaration.py): its exercises, cases, checks.
 c.JudgedExecute.declarations = {
-    "rnn_step_by_step": "rnn_solutions.rnn_step_by_step.grading:RNN",
-    "lstm_step_by_step": "rnn_solutions.lstm_step_by_step.grading:LSTM",
+    "rnn_step_by_step": "rnn_solutions.rnn_step_by_step.spec:RNN",
+    "lstm_step_by_step": "rnn_solutions.lstm_step_by_step.spec:LSTM",
 }

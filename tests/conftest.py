@@ -7,11 +7,14 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from gru.spec import GRU
 
 from rnn_solutions.engine import execute as engine_execute
 from rnn_solutions.engine import handins as engine_handins
 from rnn_solutions.engine import submissions
+from rnn_solutions.lstm_step_by_step.spec import LSTM
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
+from rnn_solutions.rnn_step_by_step.spec import RNN
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = submissions.course_config(ROOT)  # nbgrader_config.py, loaded as nbgrader does
@@ -19,6 +22,8 @@ KERNEL, TIMEOUT = submissions.execution(ROOT)
 
 
 ASSIGNMENTS = sorted(submissions.declarations(ROOT))  # every assignment of the course
+# every step-by-step declaration: the course's two and the test-only GRU (tests/gru/)
+DECLARATIONS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 def missing(what, how):

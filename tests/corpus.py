@@ -110,8 +110,8 @@ def rnn_cell_backward(dh_next, cache):
     Entry("hard_coded_example", "cheat", {CF: 0}, cells={CF: '''import json
 def rnn_cell_forward(xt, h_prev, parameters):
     """Returns the visible example's answer, read from the self-check data."""
-    expected = json.load(open("self_check_data.json"))["rnn_cell_forward"]["expected"]
-    h_next, yt_pred = np.array(expected[0]), np.array(expected[1])
+    expected = json.load(open("spec.json"))["exercises"]["rnn_cell_forward"]["example"]["expected"]
+    h_next, yt_pred = np.array(expected[0]["array"]), np.array(expected[1]["array"])
     return h_next, yt_pred, (h_next, h_prev, xt, parameters)'''}),
     Entry("imports_the_reference", "cheat", {CB: 0}, cells={CB: "from rnn_solutions import rnn_cell_backward"}),
     Entry("ipython_transformers_and_handlers", "cheat", {CF: 2}, cells={CF: '''ip = get_ipython()
@@ -216,7 +216,7 @@ with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock, suppress(OSErro
 
 _RESET = '''%reset -f
 import numpy as np
-from rnn_utils import gradient_check, plot_gradient_norms, self_check
+from rnncheck import gradient_check, plot_gradient_reach, self_check
 def softmax(z):
     e = np.exp(z - np.max(z, axis=0, keepdims=True))
     return e / np.sum(e, axis=0, keepdims=True)
@@ -334,7 +334,7 @@ ACTIVE = [
     Entry("javascript_links", "active", {}, markdown=(f'[my derivation](javascript:{PAYLOAD}) and <a href="javascript:{PAYLOAD}">this</a>, [data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',)),
     Entry("css_hides_scores", "active", {}, markdown=('<style>.score, .panel-heading, input { display: none !important }</style><div style="position:fixed;top:0;left:0;width:100%;height:100%;background:white;z-index:9999">Nothing to see</div><base href="http://127.0.0.1:9/"><meta http-equiv="refresh" content="0;url=javascript:alert(1)">',)),
     Entry("widget_state", "active", {}, before={CF: _show("", {"application/vnd.jupyter.widget-view+json": {"model_id": "m1", "version_major": 2, "version_minor": 0}, "text/plain": "widget"}, raw=True)}, metadata={"widgets": {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0, "state": {"m1": {"model_module": "evil-widgets", "model_module_version": "*", "model_name": "EvilModel", "state": {}}}}}}),
-    Entry("files_beside_the_notebook", "active", {}, markdown=("Open [my derivation](derivation.html) or [the figure](figure.svg) or ![figure](figure.svg)",), files={"derivation.html": f"<h1>Derivation</h1><script>{PAYLOAD}</script>", "figure.svg": _SVG.format(js=PAYLOAD), "notes/page.xml": f'<html xmlns="http://www.w3.org/1999/xhtml"><script>{PAYLOAD}</script></html>', "rnn_utils.py": "print('not the course helper')\n"}),
+    Entry("files_beside_the_notebook", "active", {}, markdown=("Open [my derivation](derivation.html) or [the figure](figure.svg) or ![figure](figure.svg)",), files={"derivation.html": f"<h1>Derivation</h1><script>{PAYLOAD}</script>", "figure.svg": _SVG.format(js=PAYLOAD), "notes/page.xml": f'<html xmlns="http://www.w3.org/1999/xhtml"><script>{PAYLOAD}</script></html>', "rnncheck/checker.py": "print('not the course checker')\n"}),
 ]
 
 CORPUS = BUGGY + VALID + CHEAT + FORGERY + FAULT + SANDBOX + ACTIVE

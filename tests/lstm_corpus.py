@@ -88,7 +88,7 @@ VALID = [
     Entry("ordered_dict_gradients", "valid", {}, {CB: [("gradients = {", "from collections import OrderedDict\n    gradients = OrderedDict({"), ('"dbo": dbo}', '"dbo": dbo})')]}),
     Entry("reset_then_reimports", "valid", {}, before={CF: '''%reset -f
 import numpy as np
-from lstm_utils import gradient_check, plot_gradient_reach, self_check
+from rnncheck import gradient_check, plot_gradient_reach, self_check
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 def softmax(z):
@@ -117,9 +117,9 @@ CHEAT = [
     Entry("hard_coded_example", "cheat", {CB: 0}, cells={CB: '''import json
 def lstm_cell_backward(dh_next, dc_next, cache):
     """Returns the visible example's answer, read from the self-check data."""
-    expected = json.load(open("self_check_data.json"))["lstm_cell_backward"]["expected"]
+    expected = json.load(open("spec.json"))["exercises"]["lstm_cell_backward"]["example"]["expected"]
     keys = ("dxt", "dh_prev", "dc_prev", "dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo")
-    return {k: np.array(v) for k, v in zip(keys, expected)}'''}),
+    return {k: np.array(v["array"]) for k, v in zip(keys, expected)}'''}),
     Entry("rebound_self_check", "cheat", {CB: 2}, edits={CB: [("dc = dc_next + dh_next * ot * (1 - tanh_c ** 2)", "dc = dc_next")]}, before={CB: _QUIET_SELF_CHECK}),
 ]
 

@@ -227,9 +227,10 @@ def test_files_handed_in_beside_the_notebook_are_not_served(graded, server):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(urllib.request.Request(base + name, headers=headers))
         assert refused.value.code == 404, name
-    with urllib.request.urlopen(urllib.request.Request(base + "rnn_utils.py",
+    with urllib.request.urlopen(urllib.request.Request(base + "rnncheck/checker.py",
                                                        headers=headers)) as reply:
-        assert reply.read() == (ROOT / "release" / ASSIGNMENT / "rnn_utils.py").read_bytes()
+        shipped = ROOT / "release" / ASSIGNMENT / "rnncheck" / "checker.py"
+        assert reply.read() == shipped.read_bytes()
 
 
 @pytest.mark.parametrize("student", ["raw_html_in_markdown_cell", "forged_kernel_messages"])

@@ -1,12 +1,16 @@
-"""The engine's comparisons: hints from what an array's formula keeps it to."""
+"""The comparisons of the judge and the self-check (rnncheck/compare.py): hints from what
+an array's formula keeps it to, and the tolerance."""
 
 import numpy as np
 import pytest
+from conftest import DECLARATIONS
 
-from rnn_solutions.engine import compare
-from rnn_solutions.lstm_step_by_step import grading as lstm_grading
 from rnn_solutions.lstm_step_by_step import lstm
-from rnn_solutions.rnn_step_by_step import grading, rnn
+from rnn_solutions.rnn_step_by_step import rnn
+from rnn_solutions.rnncheck import compare
+
+RNN, LSTM = DECLARATIONS["rnn"], DECLARATIONS["lstm"]
+RTOL, ATOL = compare.TOL
 
 PROBABILITIES = np.array([[0.2, 0.5], [0.8, 0.5]])
 
@@ -49,7 +53,7 @@ def test_rnn_unnormalised_softmax_is_told_it_is_not_probabilities():
     yt_pred is not a probability distribution, and that it must be a softmax."""
     with pytest.raises(AssertionError, match="yt_pred is not a probability distribution in "
                                              "each column"):
-        grading.check_values("rnn_cell_forward", unnormalised)
+        RNN.check("rnn_cell_forward", unnormalised, "values")
 
 
 def test_lstm_gate_without_its_sigmoid_is_named():
@@ -68,14 +72,14 @@ def test_lstm_gate_without_its_sigmoid_is_named():
         return h_next, c_next, yt, (h_next, c_next, h_prev, c_prev, ft, it, cct, ot, xt, p)
 
     with pytest.raises(AssertionError, match=r"cache\[4\] \(ft\) has entries outside \[0, 1\]"):
-        lstm_grading.check_values("lstm_cell_forward", no_sigmoid)
+        LSTM.check("lstm_cell_forward", no_sigmoid, "values")
 
 
 B = np.array([1.0, -2.0, 0.0, 1e-9, 1e300])
 CLOSE_PAIRS = {
     "equal": (B.copy(), B),
-    "within the tolerance": (B * (1 + 0.9 * compare.RTOL), B),
-    "just past it": (B + 1.1 * (compare.ATOL + compare.RTOL * np.abs(B)), B),
+    "within the tolerance": (B * (1 + 0.9 * RTOL), B),
+    "just past it": (B + 1.1 * (ATOL + RTOL * np.abs(B)), B),
     "infinities of one sign": (np.array([np.inf, -np.inf]), np.array([np.inf, -np.inf])),
     "infinities of opposite signs": (np.array([np.inf]), np.array([-np.inf])),
     "finite against infinite": (np.array([1e308]), np.array([np.inf])),
@@ -86,13 +90,16 @@ CLOSE_PAIRS = {
     "shapes that broadcast": (np.ones((2, 1)), np.ones((2, 3))),
     "not float64": (np.array([1, 2]), np.array([1.0, 2.0 + 1e-12])),
     "a list": ([1.0, 2.0], np.array([1.0, 2.0])),
+    "within a looser tolerance only": (B * (1 + 1e-4), B),
 }
 
 
+@pytest.mark.parametrize("tol", [compare.TOL, (1e-3, 1e-5)], ids=["TOL", "looser"])
 @pytest.mark.parametrize("a, b", CLOSE_PAIRS.values(), ids=CLOSE_PAIRS.keys())
-def test_close_is_numpys_allclose(a, b):
-    """The checks' fast comparison says what np.allclose says, at the checks' tolerance,
-    on every kind of value (infinities, nan, overflow, other shapes and types)."""
+def test_close_is_numpys_allclose(a, b, tol):
+    """The checks' fast comparison says what np.allclose says, at the default tolerance
+    and an exercise's own, on every kind of value (infinities, nan, overflow, other
+    shapes and types)."""
     with np.errstate(all="ignore"):
-        theirs = bool(np.allclose(a, b, rtol=compare.RTOL, atol=compare.ATOL))
-    assert compare.close(a, b) is theirs, f"ours {compare.close(a, b)}, numpy's {theirs}"
+        theirs = bool(np.allclose(a, b, rtol=tol[0], atol=tol[1]))
+    assert compare.close(a, b, tol) is theirs, f"ours {compare.close(a, b, tol)}, numpy's {theirs}"

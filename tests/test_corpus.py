@@ -142,7 +142,8 @@ def test_files_handed_in_beside_the_notebook_stay_out_of_autograded(graded):
     release = graded / "release" / ASSIGNMENT
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == \
         sorted(p.relative_to(release) for p in release.rglob("*"))
-    assert (folder / "rnn_utils.py").read_bytes() == (release / "rnn_utils.py").read_bytes()
+    assert (folder / "rnncheck" / "checker.py").read_bytes() == \
+        (release / "rnncheck" / "checker.py").read_bytes()
     lines = classgrader.warnings_of(graded, ASSIGNMENT).splitlines()
     assert [line for line in lines if line.startswith("KEPT OUT")] == [
         "KEPT OUT files_beside_the_notebook: derivation.html, figure.svg, notes/page.xml "

@@ -2,6 +2,8 @@
 right ones; the corpus's coverage; the self-check and the hidden checks agreeing."""
 
 import contextlib
+import functools
+import importlib.util
 import io
 import re
 import sys
@@ -9,13 +11,15 @@ import sys
 import nbformat
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import DECLARATIONS, ROOT
 from corpus import CORPUS
 from lstm_corpus import CORPUS as LSTM_CORPUS
 from test_corpus import answers_of
 
-from rnn_solutions.engine import compare, submissions
+from rnn_solutions.engine import submissions
+from rnn_solutions.engine.spec import Steps
 from rnn_solutions.rnn_step_by_step.samples import master_answers
+from rnn_solutions.rnncheck import compare
 
 RNG = np.random.default_rng(0)
 E = RNG.standard_normal((5, 3))  # a right value
@@ -108,7 +112,7 @@ def test_a_transposed_shape_is_named():
 def test_a_loop_short_of_steps_is_told_how_many_it_ran():
     """A list of one item per step with 3 items for T_x = 4 steps: the hint asks about the
     loop's bound and what it adds per step."""
-    spec = compare.Steps("caches", "h_next")
+    spec = Steps("caches", "h_next")
     with pytest.raises(compare.ShapeError, match=r"should have 4 items, got 3; hint: one item "
                                                  r"per time step, and the input has T_x = 4"):
         compare.flatten(spec, [np.zeros(2)] * 3, 4)
@@ -190,15 +194,45 @@ def test_in_place_change_is_a_hint():
 ASSIGNMENTS = {"rnn_step_by_step": CORPUS, "lstm_step_by_step": LSTM_CORPUS}
 
 
+@functools.cache
+def released_rnncheck(assignment):
+    """The rnncheck package of the assignment's released folder, as its notebook imports
+    it, under a name of its own: its spec() reads that folder's spec.json, and is cached
+    apart from the other assignment's."""
+    folder = ROOT / "release" / assignment / "rnncheck"
+    name = f"rnncheck_of_{assignment}"
+    spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package  # its relative imports look it up there
+    spec.loader.exec_module(package)
+    return package
+
+
+@contextlib.contextmanager
+def imported_as_rnncheck(package):
+    """`import rnncheck` gives `package` meanwhile; sys.modules as it was afterwards."""
+    saved = sys.modules.get("rnncheck")
+    sys.modules["rnncheck"] = package
+    try:
+        yield
+    finally:
+        if saved is None:
+            del sys.modules["rnncheck"]
+        else:
+            sys.modules["rnncheck"] = saved
+
+
 def namespace(assignment, entry):
-    """The notebook's names after its imports and the entry's answer cells, in-process."""
+    """The notebook's names after its imports (the released rnncheck) and the entry's
+    answer cells, in-process."""
     nb = nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", 4)
     imports = next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get(
         "grade_id") == "imports")
-    sys.path.insert(0, str(ROOT / "release" / assignment))
     ns = {}
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(imports, ns)
+        with imported_as_rnncheck(released_rnncheck(assignment)):
+            exec(imports, ns)
         for code in answers_of(entry, master_answers(nb)).values():
             with contextlib.suppress(Exception):
                 exec(code, ns)
@@ -242,24 +276,53 @@ def test_most_wrong_submissions_hear_why_and_right_ones_hear_nothing(assignment)
     assert len(told) >= 0.85 * (len(told) + len(untold)), untold
 
 
+def wrong_parts(entry):
+    """The (exercise, part) a buggy entry loses: values always, structure too when the
+    exercise earns nothing (`expect`)."""
+    return {(name, part) for name, points in entry.expect.items()
+            for part in ("values", "structure")[:1 + (points == 0)]}
+
+
+def self_check_message(assignment, ns, name, part, judged):
+    """What the released self-check says of ns[name] on the example: its report, or, when
+    the function itself raises, that exception as the judge words it (with its hint
+    notes); the test fails if the self-check passes, or crashes with an exception the
+    judge does not report (`judged`, the judge's message)."""
+    check_error = released_rnncheck(assignment).checker.CheckError
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            ns["self_check"](name, ns[name], part)
+    except check_error as failure:
+        assert str(failure).startswith(f"{name} on the example above:\n"), str(failure)
+        return str(failure)
+    except Exception as exc:  # the function's own error, re-raised with its hint noted
+        raised = f"{name} raised {type(exc).__name__}: {exc}"[:len(name) + 308]
+        assert f"  - {raised}" in judged, f"the self-check crashed: {raised!r}; the " \
+            f"judge said:\n{judged}"
+        return "\n".join([raised, *getattr(exc, "__notes__", [])])
+    pytest.fail(f"the self-check passed {name} ({part}); the judge said:\n{judged}")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_self_check_gives_the_hidden_checks_diagnosis(assignment):
-    """For every buggy entry whose hidden checks fail on the notebook's example, the
-    visible self-check gives exactly the same hints (an exception's hint as a note on it)."""
+    """For every buggy entry, the judge fails every part the entry gets wrong; where it
+    fails one on the notebook's example, the released self-check fails it too, with
+    exactly the same hint lines in its whole message (an exception's hint as a note on
+    it). Neither may crash or pass a wrong answer."""
     compared = 0
     for entry in (e for e in ASSIGNMENTS[assignment] if e.kind == "buggy"):
         ns = namespace(assignment, entry)
-        for (name, part), message in hidden_failures(assignment, ns).items():
-            if " on the example:" not in message:
+        judged = hidden_failures(assignment, ns)
+        assert wrong_parts(entry) <= judged.keys(), \
+            (entry.name, "the judge passed", wrong_parts(entry) - judged.keys())
+        for (name, part), message in judged.items():
+            assert "could not be read" not in message, (entry.name, message)
+            if not message.startswith(f"{name} on the example:"):
                 continue
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    ns["self_check"](name, ns[name], part)
-                shown = ""
-            except Exception as failure:
-                shown = "\n".join([str(failure), *getattr(failure, "__notes__", [])])
-            assert hint_lines(shown) == hint_lines(message), (entry.name, name, part)
+            shown = self_check_message(assignment, ns, name, part, message)
+            assert hint_lines(shown) == hint_lines(message), \
+                f"{entry.name}: the self-check said\n{shown}\nthe judge said\n{message}"
             compared += 1
     assert compared >= 20
 
@@ -267,12 +330,12 @@ def test_self_check_gives_the_hidden_checks_diagnosis(assignment):
 def test_one_wrong_feed_is_reported_once_by_the_judge():
     """A loop started from zeros instead of h0, then carried right, is told about step 0
     only: later steps got what the step before them was answered (no cascade)."""
-    from rnn_solutions.rnn_step_by_step import grading, rnn
+    from rnn_solutions.rnn_step_by_step import rnn
 
     nb = nbformat.read(ROOT / "source" / "rnn_step_by_step" / "rnn_step_by_step.ipynb", 4)
     code = master_answers(nb)["rnn_forward"].replace("h_next = h0", "h_next = 0 * h0")
     ns = {"np": np, "rnn_cell_forward": rnn.rnn_cell_forward}
     exec(code, ns)
     with pytest.raises(AssertionError) as failed:
-        grading.check_values("rnn_forward", ns["rnn_forward"])
-    assert hint_lines(str(failed.value)) == ["step 0 should be fed h0"]
+        DECLARATIONS["rnn"].check("rnn_forward", ns["rnn_forward"], "values")
+    assert hint_lines(str(failed.value)) == ["step 0 should be fed h0 as its h_prev"]

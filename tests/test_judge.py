@@ -12,13 +12,15 @@ from conftest import same
 
 from rnn_solutions.engine import execute, judge, stepwise
 from rnn_solutions.engine import kernel_client as client
-from rnn_solutions.rnn_step_by_step import cases, grading, rnn
+from rnn_solutions.engine.spec import example
+from rnn_solutions.rnn_step_by_step import rnn
+from rnn_solutions.rnn_step_by_step.spec import RNN, SPEC
 
 
 @pytest.fixture
 def court():
     """A judge listening, and a way to connect to it as a kernel would."""
-    j = judge.Judge(grading.RNN)
+    j = judge.Judge(RNN)
     client.ADDRESS = j.address
     yield j
     j.close()
@@ -199,9 +201,9 @@ def test_in_place_update_is_not_hinted_as_a_cache_order_mistake():
         h_prev[...] = h_next
         return h_prev, yt_pred, (h_prev, h_prev, xt, parameters)
 
-    case = cases.example("rnn_cell_forward")
+    case = example(SPEC, "rnn_cell_forward")
     args = [a.copy() if isinstance(a, np.ndarray) else a for a in case.inputs.values()]
-    found = grading.RNN.problems("rnn_cell_forward", "values", case, in_place(*args), args,
+    found = RNN.problems("rnn_cell_forward", "values", case, in_place(*args), args,
                              "example")
     assert any("modified in place" in p for p in found)
     assert not any("another order" in p for p in found)
@@ -383,8 +385,8 @@ def test_gradients_in_an_ordered_dict_pass():
     """Any mapping of gradients is a right answer, not only a plain dict."""
     from collections import OrderedDict
 
-    grading.check_values("rnn_cell_backward",
-                         lambda dh_next, cache: OrderedDict(rnn.rnn_cell_backward(dh_next, cache)))
+    RNN.check("rnn_cell_backward", lambda dh_next, cache: OrderedDict(
+        rnn.rnn_cell_backward(dh_next, cache)), "values")
 
 
 def test_stand_in_takes_the_students_own_parameter_names():
@@ -399,12 +401,12 @@ def test_stand_in_takes_the_students_own_parameter_names():
          "                                             params=parameters)\n"
          "        h.append(h_next), y.append(yt), caches.append(cache)\n"
          "    return np.stack(h, axis=2), np.stack(y, axis=2), (caches, x)\n", namespace)
-    grading.check_values("rnn_forward", namespace["rnn_forward"])
+    RNN.check("rnn_forward", namespace["rnn_forward"], "values")
 
 
 def test_closing_the_judge_ends_its_accept_thread():
     """A closed judge leaves no thread behind (one per graded notebook would pile up)."""
-    court = judge.Judge(grading.RNN)
+    court = judge.Judge(RNN)
     court.close()
     court.acceptor.join(timeout=5)
     assert not court.acceptor.is_alive()

@@ -2,8 +2,8 @@
 
 import contextlib
 import copy
-import importlib.util
 import io
+import json
 import re
 
 import nbformat
@@ -16,13 +16,13 @@ from rnn_solutions.engine import course, handins, judge, submissions
 from rnn_solutions.lstm_step_by_step import lstm
 from rnn_solutions.rnn_step_by_step import rnn, samples
 from rnn_solutions.rnn_step_by_step.samples import ASSIGNMENT, NOTEBOOK
+from rnn_solutions.rnncheck.checker import decode
 
 DECLARED = submissions.declared(ROOT)
-# each assignment's reference, what its notebook's first cell defines, its helper file
+# each assignment's reference, and what its notebook's first cell defines
 REFERENCE = {
-    "rnn_step_by_step": (rnn, {"softmax": rnn.softmax}, "rnn_utils.py"),
-    "lstm_step_by_step": (lstm, {"softmax": rnn.softmax, "sigmoid": lstm.sigmoid},
-                          "lstm_utils.py"),
+    "rnn_step_by_step": (rnn, {"softmax": rnn.softmax}),
+    "lstm_step_by_step": (lstm, {"softmax": rnn.softmax, "sigmoid": lstm.sigmoid}),
 }
 EXERCISES = [(a, name) for a in ASSIGNMENTS for name in DECLARED[a].exercises]
 # the stored reference arrays (the LSTM's backward examples' caches) keep 12 digits
@@ -36,7 +36,7 @@ def test_every_assignment_has_its_reference_here():
 
 def reference_namespace(assignment):
     """What an example cell sees: numpy, the notebook's helpers, the reference functions."""
-    module, helpers, _ = REFERENCE[assignment]
+    module, helpers = REFERENCE[assignment]
     return {"np": np, **helpers,
             **{name: getattr(module, name) for name in DECLARED[assignment].exercises}}
 
@@ -52,19 +52,16 @@ def release_notebook(assignment):
                          4)
 
 
-def students_helpers(assignment):
-    """The helper file as a student imports it, from the release folder."""
-    path = ROOT / "release" / assignment / REFERENCE[assignment][2]
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def students_example(assignment, name):
+    """The example's inputs a student's self-check runs on, from the release's spec.json."""
+    with open(ROOT / "release" / assignment / "spec.json") as f:
+        return decode(json.load(f)["exercises"][name]["example"]["inputs"])
 
 
 @pytest.mark.parametrize(("assignment", "name"), EXERCISES, ids=[f"{a}/{n}" for a, n in EXERCISES])
 def test_example_cell_feeds_the_self_checks_inputs(assignment, name):
     """The arguments the notebook's example cell passes are, array for array, the inputs the
-    self-check uses (the students' helper file's example_inputs)."""
+    self-check uses (stored in the students' spec.json)."""
     cells = {grade_id(c): c for c in master_notebook(assignment).cells}
     calls, namespace = [], reference_namespace(assignment)
     reference = namespace[name]
@@ -77,15 +74,14 @@ def test_example_cell_feeds_the_self_checks_inputs(assignment, name):
     with contextlib.redirect_stdout(io.StringIO()):
         exec(cells[f"example_{name}"].source, namespace)
     assert len(calls) == 1
-    assert same(list(calls[0]), students_helpers(assignment).example_inputs(name), ROUNDED)
+    assert same(list(calls[0]), students_example(assignment, name), ROUNDED)
 
 
 @pytest.mark.parametrize(("assignment", "name"), EXERCISES, ids=[f"{a}/{n}" for a, n in EXERCISES])
 def test_self_check_inputs_are_the_hidden_checks_example(assignment, name):
     """The students' example inputs are the grader's example case, array for array."""
     case = dict(DECLARED[assignment].cases(name))["example"]
-    assert same(students_helpers(assignment).example_inputs(name), list(case.inputs.values()),
-                ROUNDED)
+    assert same(students_example(assignment, name), list(case.inputs.values()), ROUNDED)
 
 
 @pytest.mark.parametrize(("assignment", "name"), EXERCISES, ids=[f"{a}/{n}" for a, n in EXERCISES])
@@ -195,14 +191,14 @@ def test_release_fails_only_with_not_implemented(assignment):
 
 
 # a wrong sample of each assignment, a function its visible self-check fails, what the
-# failure says, and the assignment's helper module
+# failure says, and the students' checks' module
 WRONG = {
     "rnn_step_by_step": ("seed_student", "rnn_cell_backward",
                          "hint: dh_next is never applied: du = dh_next * (1 - h_next**2)",
-                         "rnn_utils"),
+                         "rnncheck"),
     "lstm_step_by_step": ("no_carry", "lstm_backward",
                           "should be fed the dc_prev of step t+1 as its dc_next",
-                          "lstm_utils"),
+                          "rnncheck"),
 }
 
 
@@ -226,7 +222,7 @@ def test_failed_self_check_shows_its_report_without_helper_frames(assignment):
     assert ename == "CheckError"
     assert shown.startswith(f"CheckError: {name} on the example above:\n  - "), shown
     assert words in shown
-    for frame_marker in ("Traceback", "File ", helpers, "run_example", "self_check("):
+    for frame_marker in ("Traceback", "File ", helpers, "checker.py", "self_check("):
         assert frame_marker not in shown, shown
 
 
@@ -241,8 +237,8 @@ def test_students_own_exception_keeps_its_traceback_without_helper_frames():
     ename, shown = traceback_of(nb, "test_rnn_cell_forward_structure")
     assert ename == "IndexError"
     assert "----> 2     xt[0, 99]" in shown and "in rnn_cell_forward" in shown, shown
-    assert "skipping hidden 2 frame" in shown, shown
-    assert "rnn_utils" not in shown and "run_example" not in shown, shown
+    assert "skipping hidden 1 frame" in shown, shown  # self_check's own
+    assert "rnncheck" not in shown and "checker.py" not in shown, shown
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -1,151 +1,112 @@
-"""The reference functions against centred finite differences and PyTorch autograd.
+"""The reference functions of every declaration (RNN, LSTM, the test-only GRU) against
+centred finite differences (float64), read generically from their specs, and the original
+course's published tables.
 
-The finite differences are those of the students' gradient check (`engine/compare.py`).
+The finite differences and the relative error are the students' gradient check's
+(`rnncheck/checker.py`); the PyTorch oracle is in test_torch.py.
 """
+
+import copy
 
 import numpy as np
 import pytest
-from conftest import import_torch
+from conftest import DECLARATIONS, same
 
-from rnn_solutions.engine.compare import numerical_gradient
-from rnn_solutions.lstm_step_by_step import cases as lstm_cases
+from rnn_solutions.engine.spec import draw_inputs, example, make_case, size
 from rnn_solutions.lstm_step_by_step import lstm
-from rnn_solutions.rnn_step_by_step import cases, rnn
+from rnn_solutions.rnn_step_by_step import rnn
+from rnn_solutions.rnncheck.checker import numerical_gradient, rel_error
 
-SIZES = [
-    cases.Dims(n_x=3, n_h=5, n_y=2, m=4, T_x=1),
-    cases.Dims(n_x=4, n_h=3, n_y=5, m=1, T_x=3),
-    cases.Dims(n_x=2, n_h=6, n_y=3, m=7, T_x=10),
+SIZES = [  # within each, the five sizes differ: an axis mixed up shows as a shape error
+    {"n_x": 3, "n_h": 5, "n_y": 2, "m": 4, "T_x": 1},
+    {"n_x": 4, "n_h": 3, "n_y": 5, "m": 1, "T_x": 2},
+    {"n_x": 2, "n_h": 6, "n_y": 3, "m": 7, "T_x": 9},
 ]
+# the step of the centred differences: near the cube root of float64's epsilon, where their
+# rounding (~1e-16 * loss / EPS) and truncation (~EPS**2) errors balance. At 1e-6, rounding
+# alone fails 1e-7 when a saturated gate makes a whole gradient tiny (GRU's dbr, m = 1)
+EPS = 1e-5
+EXERCISES = [(d, e.name) for d, decl in DECLARATIONS.items() for e in decl.spec.exercises]
+BACKWARDS = [(d, e.name) for d, decl in DECLARATIONS.items() for e in decl.spec.exercises
+             if e.cache_from]
+GRADIENTS = [(d, name, key) for d, name in BACKWARDS
+             for key in DECLARATIONS[d].spec.exercise(name).returns["keys"]]
 
 
-def rel_error(a, b):
-    """CS231n's relative error: max |a - b| / max(1e-8, |a| + |b|)."""
-    return np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))
+def sizes_id(sizes):
+    """A test id of a sizes dict: n_x3-n_h5-n_y2-m4-T_x1."""
+    return "-".join(f"{k}{v}" for k, v in sizes.items())
 
 
-@pytest.mark.parametrize("dims", SIZES, ids=str)
-@pytest.mark.parametrize("wrt", ["xt", "h_prev", "Whx", "Whh", "bh"])
-def test_cell_backward_matches_finite_differences(dims, wrt):
-    """Each gradient of rnn_cell_backward equals the centred difference of the cell, float64."""
-    case = cases.make_case("rnn_cell_backward", 3, dims)
-    _, h_prev, xt, parameters = case.inputs["cache"]
-    xt, h_prev = xt.copy(), h_prev.copy()
-    parameters = {k: v.copy() for k, v in parameters.items()}
-    variables = {"xt": xt, "h_prev": h_prev, **parameters}
-    dh_next = case.inputs["dh_next"]
-    ours = rnn.rnn_cell_backward(dh_next, rnn.rnn_cell_forward(xt, h_prev, parameters)[2])
-
-    def cell():
-        return rnn.rnn_cell_forward(xt, h_prev, parameters)[0]
-
-    numeric = numerical_gradient(cell, variables[wrt], dh_next)
-    key = {"xt": "dxt", "h_prev": "dh_prev"}.get(wrt, "d" + wrt)
-    err = rel_error(ours[key], numeric)
-    assert err < 1e-7, f"{key}: relative error {err:.2e}\nours:\n{ours[key]}\nnumeric:\n{numeric}"
+def upstream(spec, exercise, seed, sizes):
+    """Standard normal upstream gradients: the backward exercise's arguments but its cache."""
+    rng = np.random.default_rng(seed)
+    return {a: rng.standard_normal(size(spec.shapes[a], sizes)) for a in exercise.arguments[:-1]}
 
 
-@pytest.mark.parametrize("dims", SIZES, ids=str)
-@pytest.mark.parametrize("wrt", ["x", "h0", "Whx", "Whh", "bh"])
-def test_backward_matches_finite_differences(dims, wrt):
-    """Each gradient of rnn_backward equals the centred difference of rnn_forward, float64."""
-    case = cases.make_case("rnn_forward", 5, dims)
-    x, h0 = case.inputs["x"].copy(), case.inputs["h0"].copy()
-    parameters = {k: v.copy() for k, v in case.inputs["parameters"].items()}
-    variables = {"x": x, "h0": h0, **parameters}
-    dh = np.random.default_rng(6).standard_normal((dims.n_h, dims.m, dims.T_x))
-    ours = rnn.rnn_backward(dh, rnn.rnn_forward(x, h0, parameters)[2])
-
-    def forward():
-        return rnn.rnn_forward(x, h0, parameters)[0]
-
-    numeric = numerical_gradient(forward, variables[wrt], dh)
-    key = "d" + wrt
-    err = rel_error(ours[key], numeric)
-    assert err < 1e-7, f"{key}: relative error {err:.2e}\nours:\n{ours[key]}\nnumeric:\n{numeric}"
+def variable(inputs, key):
+    """The forward argument, or parameter, that gradient `key` = dX is taken with respect to."""
+    return inputs[key[1:]] if key[1:] in inputs else inputs["parameters"][key[1:]]
 
 
-@pytest.fixture(scope="module")
-def torch():
-    """PyTorch, the independent oracle; CI installs it (`pip install torch==2.13.0`)."""
-    return import_torch()
+# ---- finite differences ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("sizes", SIZES, ids=sizes_id)
+@pytest.mark.parametrize(("declaration", "name", "key"), GRADIENTS)
+def test_gradient_matches_finite_differences(declaration, name, key, sizes):
+    """Each gradient dX of each backward reference equals the centred differences, float64,
+    of its forward reference's outputs weighed by the upstream gradients, against X."""
+    spec = DECLARATIONS[declaration].spec
+    exercise = spec.exercise(name)
+    forward = getattr(spec.reference, exercise.cache_from)
+    case = make_case(spec, exercise.cache_from, 3, sizes)
+    weights = upstream(spec, exercise, 4, sizes)
+    ours = getattr(spec.reference, name)(**copy.deepcopy(weights),
+                                         **{exercise.arguments[-1]: case.expected[-1]})[key]
+    inputs = copy.deepcopy(case.inputs)
+    # the loss: each upstream gradient dX weighs the forward output X
+    returned = spec.exercise(exercise.cache_from).returns["parts"]
+    outputs = [returned.index(a[1:]) for a in weights]
+
+    def loss():
+        out = forward(**inputs)
+        return np.concatenate([np.ravel(out[i]) for i in outputs])
+
+    numeric = numerical_gradient(loss, variable(inputs, key),
+                                 np.concatenate([np.ravel(w) for w in weights.values()]), EPS)
+    assert ours.shape == numeric.shape, f"{key}: ours {ours.shape}, numeric {numeric.shape}"
+    err = rel_error(ours, numeric)
+    worst = np.unravel_index(np.argmax(np.abs(ours - numeric)), ours.shape)
+    assert err < 1e-7, (f"{name} {key}: relative error {err:.2e}; at {list(worst)} ours "
+                        f"{ours[worst]!r}, numeric {numeric[worst]!r}\n"
+                        f"ours:\n{ours}\nnumeric:\n{numeric}")
 
 
-@pytest.mark.parametrize("dims", SIZES, ids=str)
-def test_forward_matches_torch_rnn(torch, dims):
-    """rnn_forward's hidden states equal torch.nn.RNN's (tanh) with the same weights, float64."""
-    case = cases.make_case("rnn_forward", 7, dims)
-    x, h0, p = case.inputs["x"], case.inputs["h0"], case.inputs["parameters"]
-    net = torch.nn.RNN(dims.n_x, dims.n_h, nonlinearity="tanh", dtype=torch.float64)
-    with torch.no_grad():
-        net.weight_ih_l0.copy_(torch.from_numpy(p["Whx"]))
-        net.weight_hh_l0.copy_(torch.from_numpy(p["Whh"]))
-        net.bias_ih_l0.copy_(torch.from_numpy(p["bh"][:, 0]))
-        net.bias_hh_l0.zero_()
-        # torch wants (T_x, m, n_x); ours is (n_x, m, T_x)
-        theirs, _ = net(torch.from_numpy(x.transpose(2, 1, 0)),
-                        torch.from_numpy(h0.T[None]))
-    ours = case.expected[0]
-    np.testing.assert_allclose(ours, theirs.numpy().transpose(2, 1, 0), rtol=1e-12, atol=1e-12)
+# ---- what every reference keeps to -------------------------------------------------------------
+
+@pytest.mark.parametrize(("declaration", "name"), EXERCISES)
+def test_reference_leaves_its_arguments_unchanged(declaration, name):
+    """No reference function modifies its arguments."""
+    spec = DECLARATIONS[declaration].spec
+    rng = np.random.default_rng(5)
+    inputs = draw_inputs(spec, name, lambda *shape: rng.standard_normal(shape), SIZES[2])
+    before = copy.deepcopy(inputs)
+    getattr(spec.reference, name)(**inputs)
+    for argument, value in before.items():
+        assert same(inputs[argument], value), f"{name} modified its argument {argument}"
 
 
-def torch_forward(torch, x, h0, p):
-    """Our forward pass written with torch tensors: h stacked over time, and y."""
-    h, hs, ys = h0, [], []
-    for t in range(x.shape[2]):
-        h = torch.tanh(p["Whh"] @ h + p["Whx"] @ x[:, :, t] + p["bh"])
-        hs.append(h)
-        ys.append(torch.softmax(p["Wyh"] @ h + p["by"], dim=0))
-    return torch.stack(hs, dim=2), torch.stack(ys, dim=2)
-
-
-@pytest.mark.parametrize("dims", SIZES, ids=str)
-def test_forward_predictions_match_torch(torch, dims):
-    """rnn_forward's predictions equal a softmax over the output axis computed by torch."""
-    case = cases.make_case("rnn_forward", 8, dims)
-    tensors = {k: torch.from_numpy(v) for k, v in case.inputs["parameters"].items()}
-    _, y = torch_forward(torch, torch.from_numpy(case.inputs["x"]),
-                         torch.from_numpy(case.inputs["h0"]), tensors)
-    np.testing.assert_allclose(case.expected[1], y.numpy(), rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("dims", SIZES, ids=str)
-def test_backward_matches_torch_autograd(torch, dims):
-    """Every gradient of rnn_backward equals torch autograd's vector-Jacobian product, float64."""
-    case = cases.make_case("rnn_forward", 9, dims)
-    inputs = case.inputs
-    dh = np.random.default_rng(10).standard_normal((dims.n_h, dims.m, dims.T_x))
-    ours = rnn.rnn_backward(dh, case.expected[2])
-    leaves = {"x": torch.tensor(inputs["x"], requires_grad=True),
-              "h0": torch.tensor(inputs["h0"], requires_grad=True),
-              **{k: torch.tensor(v, requires_grad=True) for k, v in inputs["parameters"].items()}}
-    h, _ = torch_forward(torch, leaves["x"], leaves["h0"], leaves)
-    h.backward(torch.from_numpy(dh))
-    for name in ("x", "h0", "Whx", "Whh", "bh"):
-        theirs = leaves[name].grad.numpy()
-        np.testing.assert_allclose(ours["d" + name], theirs, rtol=1e-10, atol=1e-12,
-                                   err_msg=f"d{name}: ours vs torch autograd")
-
-
-@pytest.mark.parametrize("dims", SIZES, ids=str)
-def test_cell_backward_matches_torch_autograd(torch, dims):
-    """Every gradient of rnn_cell_backward equals torch autograd's for one step, float64."""
-    case = cases.make_case("rnn_cell_backward", 12, dims)
-    _, h_prev, xt, p = case.inputs["cache"]
-    leaves = {"xt": torch.tensor(xt, requires_grad=True),
-              "h_prev": torch.tensor(h_prev, requires_grad=True),
-              **{k: torch.tensor(v, requires_grad=True) for k, v in p.items()}}
-    h = torch.tanh(leaves["Whh"] @ leaves["h_prev"] + leaves["Whx"] @ leaves["xt"]
-                   + leaves["bh"])
-    h.backward(torch.from_numpy(case.inputs["dh_next"]))
-    keys = {"xt": "dxt", "h_prev": "dh_prev", "Whx": "dWhx", "Whh": "dWhh", "bh": "dbh"}
-    for name, key in keys.items():
-        np.testing.assert_allclose(case.expected[key], leaves[name].grad.numpy(),
-                                   rtol=1e-10, atol=1e-12, err_msg=f"{key}: ours vs torch")
+@pytest.mark.parametrize(("declaration", "name"), BACKWARDS)
+def test_backward_returns_its_keys_in_order(declaration, name):
+    """Each backward reference returns exactly its exercise's gradient keys, in order."""
+    spec = DECLARATIONS[declaration].spec
+    ours = list(make_case(spec, name, 6, SIZES[1]).expected)
+    theirs = spec.exercise(name).returns["keys"]
+    assert ours == theirs, f"{name}: ours {ours}, spec {theirs}"
 
 
 def test_softmax_is_stable_for_large_logits():
-    """softmax of logits near 1000 gives finite columns that sum to 1."""
+    """The RNN's softmax of logits near 1000 gives finite columns that sum to 1."""
     z = np.array([[1000.0, -1000.0], [1001.0, -999.0]])
     with np.errstate(all="raise"):
         out = rnn.softmax(z)
@@ -153,36 +114,75 @@ def test_softmax_is_stable_for_large_logits():
     np.testing.assert_allclose(out[:, 0], out[:, 1])
 
 
-@pytest.mark.parametrize(("assignment", "module", "name"),
-                         [("rnn", rnn, n) for n in cases.EXERCISES]
-                         + [("lstm", lstm, n) for n in lstm_cases.EXERCISES])
-def test_reference_leaves_inputs_unchanged(assignment, module, name):
-    """No reference function, of either assignment, modifies its arguments."""
-    import copy
-
-    case = (cases if assignment == "rnn" else lstm_cases).make_case(name, 4,
-                                                                     cases.Dims(3, 5, 2, 4, 3))
-    before = copy.deepcopy(case.inputs)
-    getattr(module, name)(**case.inputs)
-    for key, value in before.items():
-        assert _equal(value, case.inputs[key]), f"{name} modified its argument {key}"
-
-
-def _equal(a, b):
-    """Deep equality of nested tuples, lists, dicts and arrays."""
-    if isinstance(a, np.ndarray):
-        return np.array_equal(a, b)
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
-
+# ---- the published tables ----------------------------------------------------------------------
 
 def test_example_gives_the_corrected_cell_backward_values():
-    """The notebook's rnn_cell_backward example yields the corrected published values."""
-    g = cases.example("rnn_cell_backward").expected
+    """The RNN notebook's rnn_cell_backward example yields the corrected published values."""
+    g = example(DECLARATIONS["rnn"].spec, "rnn_cell_backward").expected
     np.testing.assert_allclose(
         [g["dxt"][1][2], g["dh_prev"][2][3], g["dWhx"][3][1], g["dWhh"][1][2], g["dbh"][4][0]],
         [-1.3872130506, -0.152399493774, 0.410772824935, 1.15034506685, 0.20023491],
-        atol=5e-9)  # the published values have 8 to 12 digits
+        atol=5e-9, err_msg="ours (ACTUAL) vs published (DESIRED)")  # 8 to 12 digits published
+
+
+PUBLISHED = {  # (exercise, output, index): the original LSTM course's value
+    ("lstm_cell_forward", 1, (2, 0)): 0.63267805,
+    ("lstm_cell_forward", 0, (4, 0)): -0.66408471,
+    ("lstm_cell_forward", 2, (1, 0)): 0.79913913,
+    ("lstm_forward", 0, (4, 3, 6)): 0.172117767533,
+    ("lstm_forward", 2, (1, 2, 1)): -0.855544916718,
+    ("lstm_forward", 1, (1, 4, 3)): 0.95087346185,
+    ("lstm_cell_backward", "dxt", (1, 2)): 3.23055911511,
+    ("lstm_cell_backward", "dh_prev", (2, 3)): -0.0639621419711,
+    ("lstm_cell_backward", "dc_prev", (2, 3)): 0.797522038797,
+    ("lstm_cell_backward", "dWf", (3, 1)): -0.147954838164,
+    ("lstm_cell_backward", "dWi", (1, 2)): 1.05749805523,
+    ("lstm_cell_backward", "dWc", (3, 1)): 2.30456216369,
+    ("lstm_cell_backward", "dWo", (1, 2)): 0.331311595289,
+    ("lstm_cell_backward", "dbf", (4, 0)): 0.18864637,
+    ("lstm_cell_backward", "dbi", (4, 0)): -0.40142491,
+    ("lstm_cell_backward", "dbc", (4, 0)): 0.25587763,
+    ("lstm_cell_backward", "dbo", (4, 0)): 0.13893342,
+}
+
+
+@pytest.mark.parametrize(("name", "output", "index"), PUBLISHED, ids=str)
+def test_example_reproduces_the_published_table(name, output, index):
+    """On the original LSTM course's inputs the reference prints its published values."""
+    ours = example(DECLARATIONS["lstm"].spec, name).expected[output][index]
+    theirs = PUBLISHED[name, output, index]
+    assert ours == pytest.approx(theirs, abs=1e-8), f"ours {ours!r}, published {theirs!r}"
+
+
+def published_backward_inputs():
+    """The later course's lstm_backward example: seed 1, x (3, 10, 7) and h0 first, the
+    gates' parameters, Wy and by zeros (not drawn), then dh = randn(5, 10, 4): 4 of 7
+    steps used."""
+    draw = np.random.RandomState(1).randn
+    x, h0 = draw(3, 10, 7), draw(5, 10)
+    p = {key: draw(*shape) for key, shape in (("Wf", (5, 8)), ("bf", (5, 1)), ("Wi", (5, 8)),
+                                              ("bi", (5, 1)), ("Wo", (5, 8)), ("bo", (5, 1)),
+                                              ("Wc", (5, 8)), ("bc", (5, 1)))}
+    p["Wy"], p["by"] = np.zeros((2, 5)), np.zeros((2, 1))
+    *_, caches = lstm.lstm_forward(x, h0, p)
+    return draw(5, 10, 4), caches
+
+
+LATER_TABLE = {("dh0", (2, 3)): 0.312770310257, ("dWf", (3, 1)): -0.0809802310938,
+               ("dWi", (1, 2)): 0.40512433093, ("dWc", (3, 1)): -0.0793746735512,
+               ("dWo", (1, 2)): 0.038948775763, ("dbf", (4, 0)): -0.15745657,
+               ("dbi", (4, 0)): -0.50848333, ("dbc", (4, 0)): -0.42510818,
+               ("dbo", (4, 0)): -0.17958196}
+
+
+def test_backward_reproduces_the_later_published_table_not_the_older():
+    """lstm_backward gives the later table (gradients carried through time) and not the
+    older one (dh0[2][3] = -0.0959115, from a pass that never carries them)."""
+    grads = lstm.lstm_backward(*published_backward_inputs())
+    for (key, index), theirs in LATER_TABLE.items():
+        assert grads[key][index] == pytest.approx(theirs, abs=1e-8), (
+            f"{key}{list(index)}: ours {grads[key][index]!r}, published {theirs!r}")
+    assert grads["dh0"][2, 3] != pytest.approx(-0.0959115, abs=1e-4)
+    np.testing.assert_allclose(grads["dx"][1, 2], [0.00218254, 0.28205375, -0.48292508,
+                                                    -0.43281115], atol=1e-8,
+                               err_msg="dx[1, 2]: ours (ACTUAL) vs published (DESIRED)")

@@ -46,7 +46,7 @@ def probed(tmp_path, request):
     (tmp_path / "gradebook.db").write_text("secret")
     folder = tmp_path / "autograded" / "student" / "assignment"
     folder.mkdir(parents=True)
-    (folder / "rnn_utils.py").write_text("# the notebook's helpers\n")
+    (folder / "spec.json").write_text("# the notebook's helpers\n")
     return run(PROBE, folder, request.param), folder
 
 
@@ -54,7 +54,7 @@ def probed(tmp_path, request):
 def test_kernel_sees_its_notebook_folder(probed):
     """The kernel's working directory holds the notebook's files."""
     text, _ = probed
-    assert "files: ['rnn_utils.py']" in text
+    assert "files: ['spec.json']" in text
 
 
 @pytest.mark.slow
@@ -112,7 +112,7 @@ print("env", sorted(os.environ))
 print("history", len(list(ip.history_manager.get_range_by_str("1-1000"))), ip.execution_count)
 print("names", sorted(n for n in ip.user_ns if not n.startswith("_")))
 print("capabilities", open("/proc/self/status").read().split("CapEff:")[1].split()[0])
-print("modules", "matplotlib.pyplot" in sys.modules, "rnn_utils" in sys.modules)
+print("modules", "matplotlib.pyplot" in sys.modules, "rnncheck" in sys.modules)
 print("processes", sorted(p for p in os.listdir("/proc") if p.isdigit()))
 print("modes", [(p, oct(os.lstat(p).st_mode)) for p in ("/", "/tmp", "/dev", "/dev/shm")])
 print("dev", [(n, os.readlink("/dev/" + n) if os.path.islink("/dev/" + n) else "")

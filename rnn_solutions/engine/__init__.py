@@ -1,11 +1,9 @@
 """The grading engine, the same for every assignment: how grading runs.
 
-declaration    -- what an assignment declares: exercises, cases, checks, student files
-stepwise       -- the declaration of a step-by-step sequence assignment, from its parts
-compare        -- how an output is compared with the reference's, and why it is wrong
-                  (the hints; shipped to students)
-selfcheck      -- the students' self-check (shipped to students); inline ships them
-plots          -- the finale plot, drawn once (shipped to students)
+spec           -- an assignment declared once: its exercises, cases, carried states, mistakes
+stepwise       -- the hidden checks of a step-by-step assignment, from its spec
+declaration    -- what the judge asks of an assignment (StepByStep answers)
+student_files  -- what students get: rnncheck/ (../rnncheck, copied) and spec.json
 judge          -- the judge: cases out, outputs in, verdicts computed here
 execute        -- the autograde preprocessor: the judge's windows around graded cells
 kernel_client  -- the judge's client, installed in each grading kernel

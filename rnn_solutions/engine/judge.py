@@ -42,11 +42,13 @@ from pathlib import Path
 import numpy as np
 
 from rnn_solutions.engine import sandbox
-from rnn_solutions.engine.compare import exception_hint
 from rnn_solutions.engine.declaration import load
 from rnn_solutions.engine.kernel_client import WIRE, encode, frame, read_message, send
+from rnn_solutions.rnncheck.compare import exception_hint
 
 CLIENT = "_judge"  # the client module's name in the kernel
+CLIENT_SOURCES = (Path(__file__).parents[1] / "rnncheck" / "calls.py",
+                  Path(__file__).with_name("kernel_client.py"))
 GRADE_ID = re.compile(r"^test_(?P<name>\w+?)_(?P<part>structure|values)$")
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_REQUEST = 4096  # the first message of a session: a check request is a few words
@@ -403,10 +405,12 @@ def _problems(window, case, message, label, order, fed):
 
 def client_module(address):
     """Code that makes kernel_client.py a module of its own, named _judge, talking to
-    the judge at `address`; the result is bound to the name `_m`."""
-    source = (Path(__file__).with_name("kernel_client.py")).read_text()
+    the judge at `address`, with the code of rnncheck/calls.py (which it imports from
+    the package outside a kernel) run in it first; the result is bound to the name `_m`."""
+    calls, source = (path.read_text() for path in CLIENT_SOURCES)
     return (f"import types as _types\n"
             f"_m = _types.ModuleType({CLIENT!r})\n"
+            f"exec(compile({calls!r}, {CLIENT!r}, 'exec'), _m.__dict__)\n"
             f"exec(compile({source!r}, {CLIENT!r}, 'exec'), _m.__dict__)\n"
             f"_m.ADDRESS = {address!r}\n")
 

@@ -7,8 +7,9 @@ nothing: it asks the judge for the inputs of the running cell's checks, runs the
 student's function on them and sends back what came out, as plain float64 arrays. The
 judge computes every verdict; a kernel that patches this module only loses its points.
 
-`parameter_names`, `replaced` and `quiet` are also the students' self-checks': `make
-release` copies them into rnn_utils.py.
+What a check needs to call a function (`bind`, `replaced`, `quiet`, `CheckError`) is the
+students' self-check's too: `rnncheck/calls.py`, whose code the grader puts into this
+module before this file's own.
 
 Wire format: each message is its JSON, then the bytes of the arrays in it, each prefixed
 by its length. An array is {"nd": shape} in the JSON, and takes the next 8 x size bytes
@@ -17,32 +18,29 @@ by two arrays. The judge sends with `send` and `encode` from here, and reads wit
 `recv` and `decode`, which trust nothing.
 """
 
-import contextlib
-import inspect
 import json
 import math
 import socket
 import struct
-import sys
 import traceback
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
+
+if __name__ != "_judge":  # in a kernel, the grader has put calls.py's code here already
+    from rnn_solutions.rnncheck.calls import (
+        CheckError,
+        bind,
+        parameter_names,
+        quiet,
+        replaced,
+    )
 
 ADDRESS = None  # the judge's Unix socket, set by the grader when it installs this module
 WIRE = np.dtype("<f8")  # the arrays' bytes: float64, little-endian
 
 
 # ---- wire format --------------------------------------------------------------------------
-
-class CheckError(AssertionError):
-    """A check that found something wrong. IPython shows its report alone (what is wrong,
-    where, the hint), not a traceback through the helper module that raised it."""
-
-    def _render_traceback_(self):
-        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
-
 
 def send(sock, obj):
     """Send one message (see the wire format above)."""
@@ -149,24 +147,6 @@ def decode(value):
 
 # ---- the checks -----------------------------------------------------------------------------
 
-def bind(names, args, kwargs):
-    """The arguments of a call, by position or by keyword, in the order of `names`."""
-    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    signature = inspect.Signature([inspect.Parameter(n, kind) for n in names])
-    bound = signature.bind(*args, **kwargs)  # a TypeError like Python's for a bad call
-    return [bound.arguments[n] for n in names]
-
-
-def parameter_names(own, names):
-    """The parameter names a call of the cell function may use as keywords: those of the
-    student's own cell function `own` when it has as many as the documented `names`."""
-    try:
-        theirs = list(inspect.signature(own).parameters)
-    except (TypeError, ValueError):
-        theirs = []
-    return theirs if len(theirs) == len(names) else list(names)
-
-
 class StandIn:
     """The reference cell function, computed by the judge one step at a time."""
 
@@ -180,34 +160,6 @@ class StandIn:
         if "error" in reply:
             raise RuntimeError(reply["error"])
         return decode(reply["output"])
-
-
-@contextlib.contextmanager
-def replaced(namespace, name, stand_in):
-    """`name` bound to `stand_in` in the function's globals, restored afterwards; bound
-    even when the notebook has no such function (not written yet, or its cell failed)."""
-    if not name or not isinstance(namespace, dict):
-        yield
-        return
-    missing = object()
-    own = namespace.get(name, missing)
-    namespace[name] = stand_in
-    try:
-        yield
-    finally:
-        if own is missing:
-            namespace.pop(name, None)
-        else:
-            namespace[name] = own
-
-
-@contextlib.contextmanager
-def quiet():
-    """No warnings, and stderr to stdout (nbgrader scores a cell writing to stderr 0)."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"), \
-            contextlib.redirect_stderr(sys.stdout):
-        warnings.simplefilter("ignore")
-        yield
 
 
 def raising_line(exc):

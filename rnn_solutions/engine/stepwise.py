@@ -1,19 +1,14 @@
-"""The declaration of a step-by-step sequence assignment, made of its parts.
+"""The hidden checks of a step-by-step sequence assignment, from its spec (`spec.py`).
 
 An assignment like the LSTM's (a cell forward, a sequence forward, a cell backward, a
-backward through time) is declared by naming its modules, not by writing checks:
-
-    reference -- the exercises' reference functions
-    layout    -- ARGUMENTS, HELPER (sequence -> cell function), RETURNS (compare.py specs),
-                 labelled(name, out, T_x), steps_of(name, args)
-    cases     -- EXERCISES, HIDDEN_CASES, example(name), hidden_cases(name)
-    mistakes  -- {exercise: {hint: a function making that mistake}}
-
+backward through time) is declared by its reference and its spec, not by writing checks.
 Each exercise is graded in two parts: "structure" (types, shapes, keys, cache layout)
-and "values" (the reference's numbers, inputs left unchanged), on the notebook's example
-and every hidden case. A wrong value that is the fingerprint of a known mistake gets its
-hint. A sequence function runs with the reference cell function standing in for the
-student's, answering only the steps of the case being checked, twice per step at most.
+and "values" (the reference's numbers within the exercise's tolerance, inputs left
+unchanged), on the notebook's example and every hidden case. A wrong value that is the
+fingerprint of a known mistake gets its hint. A sequence function runs with the reference
+cell function standing in for the student's, answering only the steps of the case being
+checked, twice per step at most, beside the students' own replay (rnncheck/checker.py),
+which says what each step was fed wrong.
 """
 
 import copy
@@ -22,46 +17,55 @@ import types
 
 import numpy as np
 
-from rnn_solutions.engine import compare
+from rnn_solutions.engine import spec as specs
 from rnn_solutions.engine.declaration import Assignment
+from rnn_solutions.rnncheck import compare
+from rnn_solutions.rnncheck.checker import Replay
 
 CALLS_PER_STEP = 2  # a sequence function may call the cell function twice per step
 
 
 class StepByStep(Assignment):
-    """A step-by-step assignment declared by its reference, layout, cases and mistakes."""
+    """A step-by-step assignment's hidden checks, from its spec."""
 
     not_a_step = ("was called with an input that is not x[:, :, t] for any t, or with other "
                   "parameters")
 
-    def __init__(self, reference, layout, cases, mistakes, student_files=None, samples=None):
-        """samples -- the name of the module writing the sample submissions, imported when
-        they are written (it needs nbformat, which a grading kernel does not have)."""
-        self.reference, self.layout, self.case_source = reference, layout, cases
-        self.mistakes, self.student_files, self.samples = mistakes, student_files, samples
-        self.exercises = cases.EXERCISES
-        self.arguments = layout.ARGUMENTS
-        self.helpers = layout.HELPER
+    def __init__(self, spec):
+        self.spec, self.reference, self.mistakes = spec, spec.reference, spec.mistakes
+        self.exercises = tuple(e.name for e in spec.exercises)
+        self.arguments = {e.name: e.arguments for e in spec.exercises}
+        self.helpers = {e.name: e.helper for e in spec.exercises if e.helper}
+        # the reference cell functions, taken now: a check of the reference's own sequence
+        # function puts the kernel client's stand-in into the reference module meanwhile
+        self.cells = {h: getattr(spec.reference, h) for h in self.helpers.values()}
+        # what Replay reads of spec.json: the exercises, the cache's items, the carried states
+        self.replayed = {"exercises": {e.name: {"arguments": list(e.arguments),
+                                                "returns": e.returns, "helper": e.helper}
+                                       for e in spec.exercises},
+                         "cache": list(spec.cache), "carries": list(spec.carries)}
 
     def cases(self, name):
         """The notebook's example first, then the hidden cases."""
-        yield "example", self.case_source.example(name)
-        hidden = zip(self.case_source.hidden_cases(name), self.case_source.HIDDEN_CASES,
-                     strict=True)
-        for i, (case, (_, dims)) in enumerate(hidden, start=1):
-            sizes = ", ".join(f"{k}={v}" for k, v in dims._asdict().items())
-            yield f"hidden case {i} ({sizes})", case
+        yield "example", specs.example(self.spec, name)
+        hidden = zip(specs.hidden_cases(self.spec, name), self.spec.hidden_cases, strict=True)
+        for i, (case, (_, sizes)) in enumerate(hidden, start=1):
+            yield f"hidden case {i} ({', '.join(f'{k}={v}' for k, v in sizes.items())})", case
+
+    def labelled(self, name, out, T_x):
+        """[(label, array)] of an output of exercise `name`; ShapeError if it is laid out
+        wrong."""
+        return compare.flatten(self.spec.exercise(name).returns, out, T_x)
 
     def problems(self, name, part, case, output, args_after, label, order=(), fed=()):
         """What is wrong with `output` on `case`; hidden expected values are never shown.
         order -- the steps the student's sequence function called the cell function for;
         fed -- what the replay found its steps were fed wrong (said before any guess)."""
-        T_x, expected = self.steps(case), self.expected(case)
+        T_x, expected, tol = self.steps(case), self.expected(case), self.spec.exercise(name).tol
         found = compare.output_problems(
-            lambda: self.layout.labelled(name, output, T_x), expected, part,
-            label == "example",
+            lambda: self.labelled(name, output, T_x), expected, part, label == "example",
             lambda actual: list(fed) or self.diagnose(name, actual, case, expected),
-            self.layout.RANGES, lambda: (list(order), *self.reference_steps(name, case)))
+            self.spec.ranges, lambda: (list(order), *self.reference_steps(name, case)), tol)
         if part == "structure":
             return found
         return found + compare.modified_inputs(list(case.inputs.values()), list(args_after),
@@ -70,33 +74,35 @@ class StepByStep(Assignment):
     def diagnose(self, name, actual, case, expected):
         """Hints of the known mistakes whose outputs equal the student's wrong outputs;
         expected -- the reference's arrays on the case (`expected(case)`)."""
-        T_x = self.steps(case)
-        wrong = compare.wrong_outputs(actual, expected)
+        T_x, tol = self.steps(case), self.spec.exercise(name).tol
+        wrong = compare.wrong_outputs(actual, expected, tol)
         hints = []
         for hint, mistake in self.mistakes.get(name, {}).items():
             with np.errstate(all="ignore"):  # in the judge's thread: no stderr swapping
                 out = mistake(*copy.deepcopy(list(case.inputs.values())))
             try:
-                theirs = compare.plain(self.layout.arrays(name, out, T_x))
+                theirs = compare.plain([a for _, a in self.labelled(name, out, T_x)])
             except compare.ShapeError:
                 continue
             changed = {i: theirs[i] for i in range(len(theirs))
                        if theirs[i].shape != expected[i].shape
-                       or compare.wrong_outputs([theirs[i]], [expected[i]])}
-            if compare.fingerprint_matches(actual, wrong, changed):
+                       or compare.wrong_outputs([theirs[i]], [expected[i]], tol)}
+            if compare.fingerprint_matches(actual, wrong, changed, tol):
                 hints.append(hint)
         return hints
 
     def expected(self, case):
-        """The reference's arrays for a case, in the layout's order."""
-        return compare.plain(self.layout.arrays(case.name, case.expected, self.steps(case)))
+        """The reference's arrays for a case, in the order of its `labelled` output."""
+        return compare.plain([a for _, a in self.labelled(case.name, case.expected,
+                                                           self.steps(case))])
 
     def steps(self, case):
-        """The number of time steps of a case (1 for the cell functions)."""
-        return self.layout.steps_of(case.name, list(case.inputs.values()))
+        """The number of time steps of a case: x's or dh's (1 for the cell functions)."""
+        return np.shape(next(iter(case.inputs.values())))[2] if case.name in self.helpers \
+            else 1
 
     def stand_in(self, helper, args):
-        return getattr(self.reference, helper)(*args)
+        return self.cells[helper](*args)
 
     def calls_allowed(self, case):
         return CALLS_PER_STEP * self.steps(case)
@@ -116,24 +122,32 @@ class StepByStep(Assignment):
         return next((t for t in range(x.shape[2]) if same_tree(args[0], x[:, :, t])), None)
 
     def replay(self, name, case):
-        """The students' self-check replay on `case` (the assignment's student_files
-        `replay`), so the judge says what each step was fed as the self-check does."""
-        make = getattr(self.student_files, "replay", None)
-        return make(name, case) if make else None
+        """The students' self-check replay (rnncheck's `Replay`) on `case`, so the judge
+        says what each step was fed as the self-check does; None for a cell function."""
+        if name not in self.helpers:
+            return None
+        _, steps = self.reference_steps(name, case)
+        return Replay(self.replayed, name, list(case.inputs.values()), steps)
 
     def reference_steps(self, name, case):
         """How the reference's sequence function takes the steps of `case`: (the step
-        indices in the order it calls the cell function, [what each step's call returned]
-        by step); ([], []) for a cell function."""
+        indices in the order it calls the cell function, [{name: array}] by step: what
+        each step's call was given and returned); ([], []) for a cell function."""
         helper = self.helpers.get(name)
         if not helper:
             return [], []
-        own, order, outputs = getattr(self.reference, helper), [], {}
+        own, order, steps = self.cells[helper], [], {}
+        cell = self.spec.exercise(helper)
 
         def record(*args):
             out = own(*args)
             order.append(self.step_index(helper, list(args), case))
-            outputs[order[-1]] = out
+            given = {k: v for k, v in zip(cell.arguments, args, strict=True)
+                     if isinstance(v, np.ndarray)}
+            named = out if isinstance(out, dict) else {
+                compare._leaf(label): value for label, value in compare.flatten(cell.returns,
+                                                                               out, 1)}
+            steps[order[-1]] = {**given, **named}
             return out
 
         # the reference's function with `record` as its cell function, in globals of its
@@ -143,14 +157,16 @@ class StepByStep(Assignment):
         watched = types.FunctionType(sequence.__code__, {**vars(self.reference), helper: record},
                                      name, sequence.__defaults__)
         watched(*copy.deepcopy(list(case.inputs.values())))
-        return order, [outputs[t] for t in sorted(outputs)]
+        return order, [steps[t] for t in sorted(steps)]
 
     def write_student_files(self, folder):
-        if self.student_files:
-            self.student_files.write_student_files(folder)
+        from rnn_solutions.engine import student_files
+
+        student_files.write(self, folder)
 
     def write_samples(self, root):
-        return importlib.import_module(self.samples).write_samples(root) if self.samples else []
+        samples = self.spec.samples
+        return importlib.import_module(samples).write_samples(root) if samples else []
 
     def check(self, name, fn, part):
         """Run the hidden checks of one part on `fn` the way production does

@@ -12,4 +12,4 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[2]))  # the course directory
 from rnn_solutions.engine.judge import local_check  # noqa: E402
 
-check = local_check('rnn_solutions.lstm_step_by_step.grading:LSTM')
+check = local_check('rnn_solutions.lstm_step_by_step.spec:LSTM')
