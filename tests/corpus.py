@@ -24,6 +24,7 @@ class Entry(NamedTuple):
     markdown: tuple = ()  # markdown cells of the student's own, added after the first
     files: dict = {}  # {name: text} handed in beside the notebook
     metadata: dict = {}  # notebook metadata the student's editor left
+    hint: str = ""  # words the hint line it must get holds (a buggy entry)
 
 
 CF, FW, CB, BW = "rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward"
@@ -57,6 +58,12 @@ BUGGY = [
     Entry("dbh_averaged", "buggy", {CB: 2}, {CB: [("np.sum(du, axis=1, keepdims=True)", "np.mean(du, axis=1, keepdims=True)")]}),
     Entry("divided_by_m", "buggy", {CB: 2}, {CB: [("dWhx = np.dot(du, xt.T)", "dWhx = np.dot(du, xt.T) / xt.shape[1]")]}),
     Entry("elementwise_for_matmul", "buggy", {CB: 0}, {CB: [("dxt = np.dot(Whx.T, du)", "dxt = Whx.T * du")]}),
+    # the kinds of mistake the engine explains from the spec alone (issue 27), new here
+    Entry("dbh_summed_over_units", "buggy", {CB: 0}, {CB: [("np.sum(du, axis=1, keepdims=True)", "np.sum(du, axis=0, keepdims=True)")]}, hint="summed over the wrong axis"),
+    Entry("tanh_slope_without_square", "buggy", {CB: 2}, {CB: [(DU, "du = dh_next * (1 - h_next)")]}, hint="1 - h_next where tanh's derivative is 1 - h_next**2"),
+    Entry("dh0_never_set", "buggy", {BW: 2}, {BW: [("dh0 = dh_prevt", "dh0 = np.zeros((n_h, m))")]}, hint="gradients['dh0'] is all zeros"),
+    Entry("dh0_from_the_first_iteration", "buggy", {BW: 2}, {BW: [("    dh0 = dh_prevt\n\n", "\n"), ('        dh_prevt = gradients["dh_prev"]\n', '        dh_prevt = gradients["dh_prev"]\n        if t == T_x - 1:\n            dh0 = dh_prevt\n')]}, hint="gradients['dh0'] is the dh_prev of step"),
+    Entry("t_x_from_the_batch_axis", "buggy", {FW: 0}, {FW: [("n_x, m, T_x = x.shape", "n_x, m, T_x = x.shape\n    T_x = x.shape[1]")]}, hint="read from the wrong axis of a shape"),
     Entry("dh_next_scaled_in_place", "buggy", {CB: 2}, {CB: [(DU, "dh_next *= 1 - h_next ** 2\n    du = dh_next")]}),
     Entry("original_key_names", "buggy", {CB: 0}, {CB: [('"dh_prev": dh_prev', '"da_prev": dh_prev')]}),
     Entry("carry_never_added", "buggy", {BW: 2}, {BW: [(BACK_STEP, "gradients = rnn_cell_backward(dh[:, :, t], caches[t])")]}),

@@ -13,6 +13,15 @@ BACK_STEP = "lstm_cell_backward(dh[:, :, t] + dh_prevt, dc_prevt, caches[t])"
 GRADE_IDS = [f"test_{n}_{p}" for n in (CF, FW, CB, BW) for p in ("structure", "values")]
 
 BUGGY = [
+    # the kinds of mistake the engine explains from the spec alone (issue 27), new here
+    Entry("sigmoid_slope_taken_as_the_gate", "buggy", {CB: 2}, {CB: [("dot = dh_next * tanh_c * ot * (1 - ot)", "dot = dh_next * tanh_c * ot")]}, hint="ot alone where the sigmoid's derivative is ot * (1 - ot)"),
+    Entry("tanh_slope_for_a_sigmoid", "buggy", {CB: 2}, {CB: [("dft = dc * c_prev * ft * (1 - ft)", "dft = dc * c_prev * (1 - ft ** 2)")]}, hint="where ft is a sigmoid's output"),
+    Entry("tanh_slope_without_square", "buggy", {CB: 2}, {CB: [("dcct = dc * it * (1 - cct ** 2)", "dcct = dc * it * (1 - cct)")]}, hint="1 - cct**2, not 1 - cct"),
+    Entry("concat_reversed_in_the_backward_pass", "buggy", {CB: 2}, {CB: [("concat = np.concatenate([h_prev, xt], axis=0)\n    dWf", "concat = np.concatenate([xt, h_prev], axis=0)\n    dWf")]}, hint="concat is [h_prev; xt] in the weight gradients too"),
+    Entry("weight_gradients_from_h_next", "buggy", {CB: 2}, {CB: [("concat = np.concatenate([h_prev, xt], axis=0)\n    dWf", "concat = np.concatenate([h_next, xt], axis=0)\n    dWf")]}, hint="h_next where h_prev belongs (in concat)"),
+    Entry("dbo_summed_over_units", "buggy", {CB: 0}, {CB: [("dbo = np.sum(dot, axis=1, keepdims=True)", "dbo = np.sum(dot, axis=0, keepdims=True)")]}, hint="summed over the wrong axis"),
+    Entry("c_stored_as_h", "buggy", {FW: 2}, {FW: [("h[:, :, t] = h_next", "h[:, :, t] = c_next")]}, hint="h holds what c should hold"),
+    Entry("output_gate_missing", "buggy", {CF: 2}, {CF: [("h_next = ot * np.tanh(c_next)", "h_next = np.tanh(c_next)")]}, hint="ot is missing from a product (in h_next)"),
     Entry("concat_x_first", "buggy", {CF: 2}, {CF: [("[h_prev, xt]", "[xt, h_prev]")]}),
     Entry("h_from_c_prev", "buggy", {CF: 2}, {CF: [("ot * np.tanh(c_next)", "ot * np.tanh(c_prev)")]}),
     Entry("update_gate_missing", "buggy", {CF: 2}, {CF: [("c_next = ft * c_prev + it * cct", "c_next = ft * c_prev + cct")]}),
@@ -31,7 +40,7 @@ BUGGY = [
     Entry("forget_gradient_uses_c_next", "buggy", {CB: 2}, {CB: [("dft = dc * c_prev * ft", "dft = dc * c_next * ft")]}),
     Entry("dh_prev_and_dxt_swapped", "buggy", {CB: 0}, {CB: [("dh_prev = dconcat[:n_h, :]", "dh_prev = dconcat[n_h:, :]"), ("dxt = dconcat[n_h:, :]", "dxt = dconcat[:n_h, :]")]}),
     Entry("db_without_keepdims", "buggy", {CB: 0}, {CB: [("dbf = np.sum(dft, axis=1, keepdims=True)", "dbf = np.sum(dft, axis=1)")]}),
-    Entry("dc_prev_skips_dh_path", "buggy", {CB: 2}, {CB: [("dc_prev = dc * ft", "dc_prev = dc_next * ft")]}),
+    Entry("dc_prev_skips_dh_path", "buggy", {CB: 2}, {CB: [("dc_prev = dc * ft", "dc_prev = dc_next * ft")]}, hint="dc_next where dc belongs"),
     Entry("dc_not_carried", "buggy", {BW: 2}, {BW: [('dc_prevt = gradients["dc_prev"]', "pass")]}),
     Entry("dh_not_carried", "buggy", {BW: 2}, {BW: [(BACK_STEP, BACK_STEP.replace(" + dh_prevt", ""))]}),
     Entry("parameter_gradients_overwritten", "buggy", {BW: 2}, {BW: [('dWf += gradients["dWf"]', 'dWf = gradients["dWf"]')]}),

@@ -120,17 +120,6 @@ def test_the_gru_declares_no_mistakes():
     assert GRU.mistakes == {}
 
 
-def known_failure(why):
-    """A failure known and left to its owner: the test fails until it is fixed, then
-    passes, which strict xfail turns into a failure asking to remove the mark."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=why)
-
-
-def unexplained(why):
-    """A wrong answer the engine does not explain yet: issue 27's work."""
-    return known_failure(f"issue 27: {why}")
-
-
 @pytest.mark.parametrize(("key", "name"), [
     pytest.param(key, name, id=name) for key, D in DECLARATIONS.items() for name in D.exercises])
 def test_reference_stays_in_the_declared_ranges(key, name):
@@ -731,12 +720,9 @@ GRU_WRONG = [  # (function, the words of a hint that names its cause)
     (gru_cell_forward_softmax_over_the_batch,
      "yt_pred is not a probability distribution in each column"),
     (gru_cell_forward_gates_swapped_in_cache, "cache[2] (zt) holds what cache[3] (rt) should hold"),
-    pytest.param(gru_cell_forward_update_gate_reversed, "zt", marks=unexplained(
-        "its only hints are h_next's range, which the GRU's right h_next leaves too")),
-    pytest.param(gru_cell_backward_tanh_slope_unsquared, "tanh", marks=unexplained(
-        "six gradients wrong, no hint line")),
-    pytest.param(gru_cell_backward_bias_summed_over_units, "axis=1", marks=unexplained(
-        "dbz has shape (1, m) for (n_h, 1): the shape line has no hint")),
+    pytest.param(gru_cell_forward_update_gate_reversed, "zt", id="update_gate_reversed"),
+    pytest.param(gru_cell_backward_tanh_slope_unsquared, "tanh", id="tanh_slope_unsquared"),
+    pytest.param(gru_cell_backward_bias_summed_over_units, "axis=1", id="bias_summed_over_units"),
 ]
 
 

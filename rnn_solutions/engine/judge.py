@@ -288,7 +288,8 @@ class Judge:
             if not judged:
                 continue
             if message["op"] == "raised":
-                problems[index] = _raised(name, message, case)
+                problems[index] = _raised(name, message, case,
+                                          labelled[0][1].inputs if index else None)
                 continue
             found = _problems(window, case, message, label, order,
                               getattr(replay, "problems", []))
@@ -382,13 +383,13 @@ def _read_only(tree):
             _read_only(value)
 
 
-def _raised(name, message, case):
+def _raised(name, message, case, example=None):
     """The lines for a case on which the student's function raised: the exception, the
     student's line that raised it (as the kernel tells; text only), and why, where the
-    exception's message shows it."""
+    exception's message shows it; example -- the example's inputs, for a hidden case."""
     error = str(message.get("error", ""))[:300]
     line = " ".join(str(message.get("line", "")).split())[:120]
-    hint = exception_hint(error, case.inputs)
+    hint = exception_hint(error, case.inputs, example)
     return [f"{name} raised {error}" + (f" (at `{line}`)" if line else ""),
             *([f"hint: {hint}"] if hint else [])]
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from rnn_solutions.engine import spec as specs
 from rnn_solutions.engine.declaration import Assignment
+from rnn_solutions.engine.mutants import mutants
 from rnn_solutions.rnncheck import compare
 from rnn_solutions.rnncheck.checker import Replay
 
@@ -36,9 +37,14 @@ class StepByStep(Assignment):
         self.exercises = tuple(e.name for e in spec.exercises)
         self.arguments = {e.name: e.arguments for e in spec.exercises}
         self.helpers = {e.name: e.helper for e in spec.exercises if e.helper}
+        self.example_shapes = {}  # exercise -> its arrays' shapes on the example (cases)
         # the reference cell functions, taken now: a check of the reference's own sequence
         # function puts the kernel client's stand-in into the reference module meanwhile
         self.cells = {h: getattr(spec.reference, h) for h in self.helpers.values()}
+        # the engine's own variants of each reference function, run with these cells
+        namespace = {**vars(spec.reference), **self.cells}
+        self.generic = {e: mutants(getattr(spec.reference, e), spec.ranges, namespace)
+                        for e in self.exercises}
         # what Replay reads of spec.json: the exercises, the cache's items, the carried states
         self.replayed = {"exercises": {e.name: {"arguments": list(e.arguments),
                                                 "returns": e.returns, "helper": e.helper}
@@ -47,7 +53,11 @@ class StepByStep(Assignment):
 
     def cases(self, name):
         """The notebook's example first, then the hidden cases."""
-        yield "example", specs.example(self.spec, name)
+        example = specs.example(self.spec, name)
+        # the example's shapes, for the hidden cases' shape hints: computed here, before the
+        # student's function runs (a check may stand in for the reference's cell meanwhile)
+        self.example_shapes[name] = [a.shape for a in self.expected(example)]
+        yield "example", example
         hidden = zip(specs.hidden_cases(self.spec, name), self.spec.hidden_cases, strict=True)
         for i, (case, (_, sizes)) in enumerate(hidden, start=1):
             yield f"hidden case {i} ({', '.join(f'{k}={v}' for k, v in sizes.items())})", case
@@ -65,31 +75,41 @@ class StepByStep(Assignment):
         found = compare.output_problems(
             lambda: self.labelled(name, output, T_x), expected, part, label == "example",
             lambda actual: list(fed) or self.diagnose(name, actual, case, expected),
-            self.spec.ranges, lambda: (list(order), *self.reference_steps(name, case)), tol)
+            self.spec.ranges, lambda: (list(order), *self.reference_steps(name, case)), tol,
+            () if label == "example" else self.example_shapes.get(name, ()))
         if part == "structure":
             return found
         return found + compare.modified_inputs(list(case.inputs.values()), list(args_after),
                                                list(case.inputs))
 
     def diagnose(self, name, actual, case, expected):
-        """Hints of the known mistakes whose outputs equal the student's wrong outputs;
-        expected -- the reference's arrays on the case (`expected(case)`)."""
-        T_x, tol = self.steps(case), self.spec.exercise(name).tol
+        """Hints of the known mistakes whose outputs equal the student's wrong outputs, or
+        if none, of the engine's own variants (`mutants.py`) that do; expected -- the
+        reference's arrays on the case (`expected(case)`)."""
+        tol = self.spec.exercise(name).tol
         wrong = compare.wrong_outputs(actual, expected, tol)
-        hints = []
-        for hint, mistake in self.mistakes.get(name, {}).items():
-            with np.errstate(all="ignore"):  # in the judge's thread: no stderr swapping
-                out = mistake(*copy.deepcopy(list(case.inputs.values())))
+        for generic in (False, True):
+            hints = [hint for hint, changed in self.variants(name, case, expected, generic)
+                     if compare.fingerprint_matches(actual, wrong, changed, tol)]
+            if hints:
+                return hints
+        return []
+
+    def variants(self, name, case, expected, generic=False):
+        """(hint, {index: array} of the outputs it gets wrong) of each known mistake of
+        exercise `name` on `case` (generic: each of the engine's variants) that runs and
+        lays its output out as the exercise asks."""
+        T_x, tol = self.steps(case), self.spec.exercise(name).tol
+        for hint, variant in (self.generic if generic else self.mistakes).get(name, {}).items():
             try:
+                with np.errstate(all="ignore"):  # in the judge's thread: no stderr swapping
+                    out = variant(*copy.deepcopy(list(case.inputs.values())))
                 theirs = compare.plain([a for _, a in self.labelled(name, out, T_x)])
-            except compare.ShapeError:
+            except Exception:  # a variant that cannot run on these inputs explains nothing
                 continue
-            changed = {i: theirs[i] for i in range(len(theirs))
-                       if theirs[i].shape != expected[i].shape
-                       or compare.wrong_outputs([theirs[i]], [expected[i]], tol)}
-            if compare.fingerprint_matches(actual, wrong, changed, tol):
-                hints.append(hint)
-        return hints
+            yield hint, {i: theirs[i] for i in range(len(theirs))
+                         if theirs[i].shape != expected[i].shape
+                         or compare.wrong_outputs([theirs[i]], [expected[i]], tol)}
 
     def expected(self, case):
         """The reference's arrays for a case, in the order of its `labelled` output."""

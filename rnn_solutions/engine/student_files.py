@@ -8,7 +8,6 @@
                    gradient check's small case; the finale plot's weights
 """
 
-import copy
 import json
 import shutil
 from pathlib import Path
@@ -17,7 +16,6 @@ import numpy as np
 
 from rnn_solutions import rnncheck
 from rnn_solutions.engine import spec as specs
-from rnn_solutions.rnncheck import compare
 from rnn_solutions.rnncheck.checker import gradient_reach
 
 # significant digits kept in spec.json: the BLAS behind np.dot differs from machine to
@@ -53,23 +51,17 @@ def spec_json(declaration):
 
 def example_data(declaration, name):
     """On the notebook's example of an exercise: its inputs, the reference's arrays (in
-    the order of `labelled`), the fingerprints of the known mistakes that get them wrong,
-    and, for a sequence function, the order of its steps and what each was given and
-    returned."""
+    the order of `labelled`), the fingerprints of the known mistakes and of the engine's
+    variants (`mutants.py`) that get them wrong, and, for a sequence function, the order
+    of its steps and what each was given and returned."""
     case = specs.example(declaration.spec, name)
-    inputs, T_x = list(case.inputs.values()), declaration.steps(case)
     expected = declaration.expected(case)
-    mistakes = []
-    for hint, mistake in declaration.mistakes.get(name, {}).items():
-        with np.errstate(all="ignore"):
-            out = mistake(*copy.deepcopy(inputs))
-        theirs = compare.plain([a for _, a in declaration.labelled(name, out, T_x)])
-        wrong = compare.wrong_outputs(theirs, expected, declaration.spec.exercise(name).tol)
-        if wrong:
-            mistakes.append({"hint": hint, "outputs": {i: theirs[i] for i in wrong}})
+    known, generic = ([{"hint": hint, "outputs": changed}
+                       for hint, changed in declaration.variants(name, case, expected, kind)
+                       if changed] for kind in (False, True))
     order, steps = declaration.reference_steps(name, case)
-    return {"inputs": inputs, "expected": expected, "mistakes": mistakes, "order": order,
-            "steps": steps}
+    return {"inputs": list(case.inputs.values()), "expected": expected, "mistakes": known,
+            "mutants": generic, "order": order, "steps": steps}
 
 
 def gradient_check_data(spec, exercise):

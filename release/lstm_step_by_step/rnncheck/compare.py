@@ -116,8 +116,9 @@ def _keys(spec, value, name):
     return [value[k] for k in spec["keys"]]
 
 
-def shape_problems(labelled, expected):
-    """Problems with the types and shapes of labelled arrays, given the expected arrays."""
+def shape_problems(labelled, expected, seen=()):
+    """Problems with the types and shapes of labelled arrays, given the expected arrays;
+    seen -- the shapes the same arrays have on the notebook's example (for a hidden case)."""
     problems, off = [], {}
     for i, ((label, value), want) in enumerate(zip(labelled, expected, strict=True)):
         if not isinstance(value, np.ndarray):
@@ -125,12 +126,11 @@ def shape_problems(labelled, expected):
         elif value.shape != want.shape:
             off[i] = value.shape
             text = f"{label} has shape {value.shape}, expected {want.shape}"
-            if value.shape == want.shape[:1]:
-                text += "; hint: keep the second axis, e.g. np.sum(..., axis=1, keepdims=True)"
-            elif value.shape == want.shape[::-1]:
-                text += ("; hint: that is the expected shape transposed: a matrix product "
-                         "in the wrong order, or a .T too many or missing?")
-            problems.append(text)
+            if i < len(seen) and value.shape == seen[i]:
+                text += ("; hint: that is its shape on the notebook's example: does the "
+                         "function use a name of the notebook (the example's arrays) "
+                         "instead of its arguments?")
+            problems.append(text + _shape_hint(value.shape, want.shape))
     swapped = [(i, j) for i in off for j in off if i < j and off[i] == expected[j].shape
                and off[j] == expected[i].shape]
     problems += [f"hint: {labelled[i][0]} and {labelled[j][0]} have each other's shapes: "
@@ -138,8 +138,27 @@ def shape_problems(labelled, expected):
     return problems
 
 
+def _shape_hint(got, want):
+    """'; hint: ...' on why an array has shape `got` where `want` is due, or ''."""
+    if got == want[:1]:
+        return "; hint: keep the second axis, e.g. np.sum(..., axis=1, keepdims=True)"
+    if got == want[::-1]:
+        return ("; hint: that is the expected shape transposed: a matrix product in the "
+                "wrong order, or a .T too many or missing?")
+    if len(want) == 2 and want[1] == 1 and len(got) in (1, 2) and got[-1] != want[0] and \
+            got[:len(got) - 1] in ((), (1,)):
+        return ("; hint: summed over the wrong axis? A bias is added to every example of the "
+                "batch: its gradient sums over axis 1, np.sum(..., axis=1, keepdims=True)")
+    off = [k for k in range(len(want)) if len(got) == len(want) and got[k] != want[k]]
+    if len(off) == 1 and got[off[0]] in want:
+        k, j = off[0], want.index(got[off[0]])
+        return (f"; hint: axis {k} has {got[k]} entries, as many as axis {j} should have: is "
+                "a size (T_x, say) read from the wrong axis of a shape?")
+    return ""
+
+
 def output_problems(labelled, expected, part, show_expected, hints=lambda actual: (),
-                    ranges=None, steps=None, tol=TOL):
+                    ranges=None, steps=None, tol=TOL, seen=()):
     """What is wrong with an output, for one part ("structure" or "values").
 
     labelled -- a function giving the output's [(label, array)], or raising ShapeError;
@@ -149,12 +168,12 @@ def output_problems(labelled, expected, part, show_expected, hints=lambda actual
     steps -- for a sequence function, (the steps it called its cell function for, in
     order; the reference's order; what the cell function returns at each step), or a
     function giving them (called only for a wrong output);
-    tol -- the exercise's (rtol, atol)."""
+    tol -- the exercise's (rtol, atol); seen -- shape_problems'."""
     try:
         pairs = labelled()
     except ShapeError as problem:
         return [str(problem)]
-    found = shape_problems(pairs, expected)
+    found = shape_problems(pairs, expected, seen)
     if part == "structure" or found:
         return found
     labels, actual = zip(*pairs, strict=True)
@@ -194,10 +213,11 @@ def order_hint(order, right_order):
 
 
 def step_hints(labels, actual, wrong, step_outputs, tol=TOL):
-    """Hints for a gradient that is one step's alone, or misses or doubles one step's;
-    step_outputs -- what the cell function returns at each step of the reference's run,
-    by step (a dict of gradients for a backward pass)."""
-    found = []
+    """Hints for a gradient that is one step's alone, or misses or doubles one step's, or
+    is what another step's call returned; step_outputs -- what the cell function was given
+    and returned at each step of the reference's run, by step ({name: array})."""
+    found = [hint for i in wrong if (hint := _other_step(labels[i], actual[i], step_outputs,
+                                                         tol))]
     for i in wrong:
         key = re.fullmatch(r".*\['(\w+)'\]", labels[i])
         per_step = [np.asarray(out[key.group(1)]) for out in step_outputs
@@ -217,6 +237,19 @@ def step_hints(labels, actual, wrong, step_outputs, tol=TOL):
                 continue
             break
     return found
+
+
+def _other_step(label, value, step_outputs, tol):
+    """'... is the dh_prev the cell returned at step 3' when value is what one step's call
+    returned under another name than the label's own (that one is step_hints' above)."""
+    own = re.fullmatch(r".*\['(\w+)'\]", label)  # a gradient's key
+    for t, out in enumerate(step_outputs if own else ()):
+        for name, array in (out.items() if isinstance(out, Mapping) else ()):
+            array = np.asarray(array)
+            if name != own.group(1) and np.any(array) and _close(value, array, tol):
+                return (f"{label} is the {name} of step {t}'s call of the cell function: the "
+                        "step taken at the wrong time, or the wrong step's value kept?")
+    return None
 
 
 def _listed(steps):
@@ -251,8 +284,9 @@ def neighbour_hints(labels, actual, expected, wrong, tol=TOL):
     found = {}
     for i in wrong[:12]:
         a, e = actual[i], expected[i]
-        hint = _scaled(labels[i], a, e, tol) or _transposed(labels[i], a, e, tol) or \
-            _elsewhere(labels, i, a, expected, tol) or _time_shifted(labels[i], a, e, tol)
+        hint = _zeros(labels[i], a, e) or _scaled(labels[i], a, e, tol) or \
+            _transposed(labels[i], a, e, tol) or _elsewhere(labels, i, a, expected, tol) or \
+            _time_shifted(labels[i], a, e, tol)
         if hint:
             key, text = hint if isinstance(hint, tuple) else (hint, hint)
             found.setdefault(key, text)
@@ -283,6 +317,13 @@ def equal(a, b):
     may have patched (a self-check fooled into failing keeps the hidden checks from
     running)."""
     return bool((np.asarray(a) == b).all())
+
+
+def _zeros(label, a, e):
+    """'... is all zeros' when a is, and the right value is not."""
+    if not np.any(a) and np.any(e):
+        return f"{label} is all zeros: is it computed, or only initialised?"
+    return None
 
 
 def _scaled(label, a, e, tol=TOL):
@@ -362,12 +403,21 @@ def _time_shifted(label, a, e, tol=TOL):
 
 # ---- what an exception says --------------------------------------------------------------
 
-def exception_hint(error, arguments):
+def exception_hint(error, arguments, example=None):
     """Why the student's code raised `error` ("ValueError: ...") where its message says:
     shapes that want a matrix product or a transpose, arrays joined along the wrong axis,
     an index past the end of an axis, a name that is in the arguments. None otherwise.
 
-    arguments -- {argument name: value} of the call that raised."""
+    arguments -- {argument name: value} of the call that raised; example -- the notebook's
+    example's, when the call was a hidden case's: a shape of the example's arrays that no
+    argument has says the function reads a name of the notebook."""
+    ours, theirs = _shapes(arguments), _shapes(example or {})
+    for m in re.finditer(r"\((\d+(?:, ?\d+)*),?\)", error):
+        shape = tuple(int(k) for k in m.group(1).replace(" ", "").split(","))
+        if shape in theirs and shape not in ours:
+            return (f"shape {shape} is that of the notebook's example's {theirs[shape]}, and "
+                    "of no argument here: does the function use a name of the notebook "
+                    "instead of its arguments?")
     if m := re.search(r"broadcast together with shapes \((\d+),(\d+)\) \((\d+),(\d+)\)", error):
         a, b, c, d = map(int, m.groups())
         if b == c:
@@ -398,6 +448,20 @@ def exception_hint(error, arguments):
         return (f"{name} is not defined inside the function: a name of your notebook? It is "
                 "not there when the function is graded: define it inside")
     return None
+
+
+def _shapes(value, path=""):
+    """{shape: the path of the first array of that shape} in nested arguments."""
+    if isinstance(value, np.ndarray):
+        return {value.shape: path}
+    items = value.items() if isinstance(value, Mapping) else \
+        enumerate(value) if isinstance(value, (list, tuple)) else ()
+    found = {}
+    for k, v in items:
+        sub = k if not path else f"{path}[{k!r}]" if isinstance(k, str) else f"{path}[{k}]"
+        for shape, where in _shapes(v, sub).items():
+            found.setdefault(shape, where)
+    return found
 
 
 def _key_path(value, key, path="", depth=4):

@@ -91,7 +91,8 @@ def self_check(name, fn, part="values"):
     tol, fed = tuple(exercise["tol"]), getattr(replay, "problems", [])
     problems = output_problems(
         lambda: flatten(exercise["returns"], out, steps_of(exercise, inputs)), expected, part,
-        True, lambda actual: fed or stored_hints(example["mistakes"], actual, expected, tol),
+        True, lambda actual: fed or stored_hints(example["mistakes"], actual, expected, tol)
+        or stored_hints(example["mutants"], actual, expected, tol),
         spec()["ranges"], (getattr(replay, "order", []), example["order"], steps), tol)
     if part == "values":
         if fed and not problems:  # the replayed steps came out right, but were fed wrong
@@ -104,7 +105,8 @@ def self_check(name, fn, part="values"):
 
 
 def stored_hints(mistakes, actual, expected, tol):
-    """Hints of the known mistakes whose wrong outputs on the example equal yours."""
+    """Hints of the mistakes whose wrong outputs on the example equal yours: the known ones
+    first; if none, the grader's own variants of the reference."""
     wrong = wrong_outputs(actual, expected, tol)
     return [m["hint"] for m in mistakes if fingerprint_matches(
         actual, wrong, {int(i): decode(v) for i, v in m["outputs"].items()}, tol)]
