@@ -100,7 +100,10 @@ def test_reference_passes_every_part(key, name, part, notebook):
 @pytest.mark.parametrize(("key", "name", "hint"), MISTAKEN)
 def test_known_mistake_fails_values_with_its_own_hint(key, name, hint):
     """A known mistake keeps its structure points, fails its values, and the report names
-    that mistake's hint and no other."""
+    that mistake's hint and no other. The wrong answer here is the MISTAKES function that
+    also makes the fingerprint, so this checks the plumbing, not the diagnosis: the
+    independent check is the hand-written corpus (tests/corpus.py, tests/lstm_corpus.py,
+    graded in test_corpus.py and test_hints.py)."""
     D, fn = DECLARATIONS[key], student_with(DECLARATIONS[key], name, hint)
     D.check(name, fn, "structure")
     message = failure(D, name, fn)
