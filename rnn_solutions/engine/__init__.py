@@ -2,6 +2,7 @@
 
 spec           -- an assignment declared once: its exercises, cases, carried states, mistakes
 stepwise       -- the hidden checks of a step-by-step assignment, from its spec
+mutants        -- the engine's own variants of a reference, for hints on wrong answers
 declaration    -- what the judge asks of an assignment (StepByStep answers)
 student_files  -- what students get: rnncheck/ (../rnncheck, copied) and spec.json
 judge          -- the judge: cases out, outputs in, verdicts computed here

@@ -5,7 +5,8 @@ backward through time) is declared by its reference and its spec, not by writing
 Each exercise is graded in two parts: "structure" (types, shapes, keys, cache layout)
 and "values" (the reference's numbers within the exercise's tolerance, inputs left
 unchanged), on the notebook's example and every hidden case. A wrong value that is the
-fingerprint of a known mistake gets its hint. A sequence function runs with the reference
+fingerprint of a known mistake gets its hint; if none is, of one of the engine's own
+variants of the reference (`mutants.py`). A sequence function runs with the reference
 cell function standing in for the student's, answering only the steps of the case being
 checked, twice per step at most, beside the students' own replay (rnncheck/checker.py),
 which says what each step was fed wrong.
