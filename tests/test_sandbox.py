@@ -33,10 +33,11 @@ def test_this_machine_can_sandbox():
 KERNELS = {"warm": {}, "plain": {"warm_kernels": False}}
 
 
-def run(code, folder, kind="warm"):
-    """The text a kernel of that kind printed running `code` in `folder`."""
+def run(code, folder, kind="warm", **settings):
+    """The text a kernel of that kind printed running `code` in `folder`; settings --
+    JudgedExecute's traits to change."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nb = execute(nb, folder, **KERNELS[kind])
+    nb = execute(nb, folder, **KERNELS[kind], **settings)
     return "".join(o.get("text", "") + o.get("evalue", "") for o in nb.cells[0].outputs)
 
 
@@ -202,3 +203,52 @@ def test_only_ipykernel_commands_are_forked_warm(argv, prefix):
     """The fork server starts ipykernel: a kernelspec's interpreter and options are taken
     from an ipykernel_launcher command ("python" as jupyter_client runs it), none other."""
     assert sandbox.kernel_prefix(argv) == prefix
+
+
+# ---- what one kernel may use -------------------------------------------------------------
+
+LIMITS = {"tmp_bytes": 64 << 20, "file_bytes": 8 << 20, "open_files": 200, "cpu_seconds": 300}
+LIMITS_PROBE = '''import os, resource
+print("limits", [resource.getrlimit(getattr(resource, f"RLIMIT_{n}"))
+                 for n in ("FSIZE", "NOFILE", "CPU")])
+tmp = os.statvfs("/tmp")
+print("tmp", tmp.f_blocks * tmp.f_frsize)
+'''
+OVER_THE_LIMITS = '''import os
+def fill_tmp():  # 4 MiB files, each under the file limit, together past /tmp's size
+    for i in range(30):
+        with open(f"/tmp/part{i}", "wb") as f:
+            f.write(b"x" * (4 << 20))
+def big_file():
+    with open("big", "wb") as f:
+        f.write(b"x" * (16 << 20))
+def many_files():
+    return [open("/dev/null") for _ in range(500)]
+for name, attack in (("tmp", fill_tmp), ("file", big_file), ("fds", many_files)):
+    try:
+        attack()
+        print(name, "not stopped")
+    except OSError as exc:
+        print(name, exc.strerror)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+def test_kernel_runs_under_the_configured_limits(tmp_path, kind):
+    """The kernel's largest file, file descriptors and CPU seconds are the configured ones,
+    soft and hard (it cannot raise them), and its /tmp is a tmpfs of the configured size."""
+    text = run(LIMITS_PROBE, tmp_path, kind, **LIMITS)
+    want = [(LIMITS[k], LIMITS[k]) for k in ("file_bytes", "open_files", "cpu_seconds")]
+    assert f"limits {want}" in text, text
+    assert f"tmp {LIMITS['tmp_bytes']}" in text, text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+def test_writing_past_a_limit_fails_with_its_error_and_the_kernel_goes_on(tmp_path, kind):
+    """Filling /tmp, writing a file past the largest one, opening too many files: each
+    fails with the error that names the limit, and the kernel runs the rest of the cell."""
+    text = run(OVER_THE_LIMITS, tmp_path, kind, **LIMITS)
+    assert text.splitlines() == ["tmp No space left on device", "file File too large",
+                                 "fds Too many open files"], text

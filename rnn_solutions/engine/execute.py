@@ -24,14 +24,16 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbformat.validator import NotebookValidationError
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Dict, Unicode
+from traitlets import Bool, Dict, Integer, Unicode
 
 from rnn_solutions.engine import sandbox, sanitize
 from rnn_solutions.engine.declaration import load as load_declaration
 from rnn_solutions.engine.judge import CLIENT, GRADE_ID, Judge, client_module
 
-# Memory a student's kernel may use before numpy raises MemoryError instead of the
-# machine killing the process; the hard limit too, so the kernel cannot raise it again.
+# The limits of a student's kernel, soft and hard alike so that it cannot raise them again:
+# memory (numpy raises MemoryError instead of the machine killing a process), the largest
+# file it may write, file descriptors, CPU seconds in all (SIGXCPU ends the kernel: its
+# cell is marked as the one that killed it, the rest of the notebook grades as usual).
 KERNEL_SETUP = r'''
 import os as _os, sys as _sys
 _path = _sys.path[:]  # a resource.py in the notebook's folder must not stand in
@@ -39,8 +41,11 @@ _sys.path[:] = [p for p in _path if _os.path.abspath(p or ".") != _os.getcwd()]
 import resource as _resource
 _sys.path[:] = _path
 _limit = int(open("/proc/self/statm").read().split()[0]) * _resource.getpagesize() + (4 << 30)
-_resource.setrlimit(_resource.RLIMIT_AS, (_limit, _limit))
-del _os, _sys, _path, _resource, _limit
+for _name, _value in (("RLIMIT_AS", _limit), ("RLIMIT_FSIZE", {file_bytes}),
+                      ("RLIMIT_NOFILE", {open_files}), ("RLIMIT_CPU", {cpu_seconds})):
+    if _value:
+        _resource.setrlimit(getattr(_resource, _name), (_value, _value))
+del _os, _sys, _path, _resource, _limit, _name, _value
 '''
 
 
@@ -64,6 +69,15 @@ class JudgedExecute(Execute):
                                    "(sandbox.py, forkserver.py)").tag(config=True)
     declarations = Dict(value_trait=Unicode(), help="Each assignment's declaration "
                         "(declaration.py), as 'module:attribute'").tag(config=True)
+    # what one kernel may use (0: no limit); docs/grading.md says how the defaults were chosen
+    tmp_bytes = Integer(256 << 20, help="The size of a sandboxed kernel's /tmp, a tmpfs "
+                        "(memory of the machine's)").tag(config=True)
+    file_bytes = Integer(256 << 20, help="The largest file a kernel may write "
+                         "(RLIMIT_FSIZE)").tag(config=True)
+    open_files = Integer(1024, help="File descriptors a kernel may hold at once "
+                         "(RLIMIT_NOFILE)").tag(config=True)
+    cpu_seconds = Integer(600, help="CPU seconds a kernel may use in all, over every "
+                          "cell (RLIMIT_CPU)").tag(config=True)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", sandbox.GradingKernelManager)
@@ -101,6 +115,7 @@ class JudgedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.sandbox, km.warm, km.binds = self.sandbox, self.warm_kernels, [self.judge.folder]
+        km.tmp_bytes = self.tmp_bytes
         self.last_km = km  # nbclient forgets it when the kernel ends
         return km
 
@@ -164,7 +179,9 @@ class JudgedExecute(Execute):
     def _prepare_kernel(self, nb, done):
         """Install the client and limits, then replay the cells that ran before a restart
         (test cells excepted: their verdicts are already in)."""
-        self._silent(install_client(self.judge.address) + KERNEL_SETUP)
+        self._silent(install_client(self.judge.address) + KERNEL_SETUP.format(
+            file_bytes=self.file_bytes, open_files=self.open_files,
+            cpu_seconds=self.cpu_seconds))
         for i in done:
             if not judged_grade_id(nb.cells[i]):
                 self.execute_cell(copy.deepcopy(nb.cells[i]), i, store_history=False)

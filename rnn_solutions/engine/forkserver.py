@@ -317,7 +317,8 @@ def make_filesystem(request):
             mount(path, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     make_dev()
     os.mkdir(f"{NEW_ROOT}/tmp")
-    mount("tmpfs", f"{NEW_ROOT}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+    size = f",size={request['tmp_bytes']}" if request.get("tmp_bytes") else ""
+    mount("tmpfs", f"{NEW_ROOT}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0755{size}")
     for path in [p for p in request["keep"] if under(p, "/tmp")] + \
             [request["private"], *request["binds"]]:
         bind(path, path)

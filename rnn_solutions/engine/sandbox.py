@@ -49,7 +49,7 @@ import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
-from traitlets import Bool, List, Type, Unicode
+from traitlets import Bool, Integer, List, Type, Unicode
 
 WARNING = ("grading kernels were NOT sandboxed (bubblewrap cannot run on this machine, or "
            "c.JudgedExecute.sandbox is False): a submission can read and write the course "
@@ -99,10 +99,12 @@ ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME"
 PROC_COVERS = ("sys", "sysrq-trigger", "irq", "bus", "fs", "acpi", "scsi")
 
 
-def options(python=None):
-    """bwrap's options for a sandbox around the Python interpreter `python`."""
+def options(python=None, tmp_bytes=0):
+    """bwrap's options for a sandbox around the Python interpreter `python`; tmp_bytes --
+    the size of its /tmp (0: tmpfs's default, half the machine's memory)."""
+    size = ["--size", str(tmp_bytes)] if tmp_bytes else []
     args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--clearenv"]
+            "--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", "--clearenv"]
     for name, value in ENVIRONMENT.items():
         args += ["--setenv", name, value]
     # bwrap leaves /proc/sys writable where it looks read-only to it: a grader running as
@@ -138,16 +140,16 @@ def python_folders(python):
                                                 for s in SYSTEM))
 
 
-def wrap(cmd, cwd, private, binds, env=None):
+def wrap(cmd, cwd, private, binds, env=None, tmp_bytes=0):
     """The kernel command `cmd`, sandboxed, seeing a writable copy of `cwd` at its path.
 
     private -- the kernel's own folder (sockets, connection file); binds -- more folders
     the kernel must reach (the judge's socket); env -- the only environment variables it
-    gets besides PATH, LANG and HOME (the kernelspec's).
+    gets besides PATH, LANG and HOME (the kernelspec's); tmp_bytes -- the size of its /tmp.
     """
     work, fonts = notebook_copy(cwd, private), os.path.join(private, "matplotlib")
     shutil.copytree(font_cache(cmd[0]), fonts)
-    args = [bwrap_path(), *options(cmd[0]), "--setenv", "MPLCONFIGDIR", fonts]
+    args = [bwrap_path(), *options(cmd[0], tmp_bytes), "--setenv", "MPLCONFIGDIR", fonts]
     for name, value in (env or {}).items():
         args += ["--setenv", name, value]
     for path in (private, *binds):
@@ -389,7 +391,7 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
-def fork_kernel(cmd, cwd, private, binds, env):
+def fork_kernel(cmd, cwd, private, binds, env, tmp_bytes=0):
     """A warm kernel running `cmd`'s kernel, seeing what wrap() would let it see;
     ForkError for a kernel other than ipykernel (the server starts only that)."""
     prefix = kernel_prefix(cmd)
@@ -398,7 +400,7 @@ def fork_kernel(cmd, cwd, private, binds, env):
     work = notebook_copy(cwd, private)
     request = {"connection_file": cmd[cmd.index("-f") + 1], "cwd": cwd, "work": work,
                "private": private, "binds": list(binds), "keep": python_folders(cmd[0]),
-               "hide": [FORKSERVER], "proc_covers": list(PROC_COVERS),
+               "hide": [FORKSERVER], "proc_covers": list(PROC_COVERS), "tmp_bytes": tmp_bytes,
                "env": {**ENVIRONMENT, "MPLCONFIGDIR": "/tmp/matplotlib", **env}}
     try:
         return zygote(prefix, env).fork(request)
@@ -436,7 +438,8 @@ class WarmProvisioner(LocalProvisioner):
         km = self.parent
         cwd = kwargs.get("cwd") or os.getcwd()
         try:
-            self.process = fork_kernel(cmd, cwd, km.private, km.binds, km.kernel_spec.env)
+            self.process = fork_kernel(cmd, cwd, km.private, km.binds, km.kernel_spec.env,
+                                       km.tmp_bytes)
         except ForkError as error:
             km.log.warning("%s; starting the kernel plain", error)
             return await super().launch_kernel(
@@ -499,6 +502,8 @@ class GradingKernelManager(AsyncKernelManager):
     warm = Bool(True, help="Fork the sandboxed kernel from a warm fork server").tag(
         config=True)
     binds = List(Unicode(), help="More folders the sandboxed kernel may use")
+    tmp_bytes = Integer(0, help="The size of the sandboxed kernel's /tmp, a tmpfs (0: "
+                                "tmpfs's default, half the machine's memory)")
     client_factory = Type(GradingKernelClient, config=True)
 
     def __init__(self, **kwargs):
@@ -541,7 +546,7 @@ class GradingKernelManager(AsyncKernelManager):
         if self.sandbox and available():
             if not isinstance(self.provisioner, WarmProvisioner):
                 kernel_cmd = wrap(kernel_cmd, kw.get("cwd") or os.getcwd(), self.private,
-                                  self.binds, self.kernel_spec.env)
+                                  self.binds, self.kernel_spec.env, self.tmp_bytes)
             # a signal to the sandbox would end it, not interrupt the code: interrupt
             # (cell timeouts) with a message on the control channel
             self.kernel_spec.interrupt_mode = "message"
