@@ -175,10 +175,8 @@ class StepByStep(Assignment):
             order.append(self.step_index(helper, list(args), case))
             given = {k: v for k, v in zip(cell.arguments, args, strict=True)
                      if isinstance(v, np.ndarray)}
-            named = out if isinstance(out, dict) else {
-                compare._leaf(label): value for label, value in compare.flatten(cell.returns,
-                                                                               out, 1)}
-            steps[order[-1]] = {**given, **named}
+            returned = out if isinstance(out, dict) else compare.named(cell.returns, out)
+            steps[order[-1]] = {**given, **returned}
             return out
 
         # the reference's function with `record` as its cell function, in globals of its

@@ -29,6 +29,7 @@ from .compare import (
     fingerprint_matches,
     flatten,
     modified_inputs,
+    named,
     output_problems,
     wrong_outputs,
 )
@@ -168,7 +169,7 @@ class Replay:
             right, source = start[1], start[0]
             if t:  # what the step before was really answered, if told, else the reference's
                 before = self.answers.get(t - 1)
-                right = (_named(self.cell["returns"], before) if before is not None
+                right = (named(self.cell["returns"], before) if before is not None
                          else self.steps[t - 1])[f"{s}_next"]
                 source = f"step {t - 1}'s {s}_next"
             self.fed(t, f"{s}_prev", call[f"{s}_prev"], right, source, start if t else None)
@@ -197,11 +198,6 @@ def _same(given, right):
     """Whether what a step was given is the right array."""
     given = np.asarray(given, dtype=np.float64)
     return given.shape == np.shape(right) and close(given, np.asarray(right, dtype=float))
-
-
-def _named(spec, out):
-    """{array name: array} of an output laid out as `spec` says."""
-    return {label.rsplit("(", 1)[-1].rstrip(")"): value for label, value in flatten(spec, out, 1)}
 
 
 # ---- gradient check ------------------------------------------------------------------------

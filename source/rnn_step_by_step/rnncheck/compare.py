@@ -481,6 +481,11 @@ def _key_path(value, key, path="", depth=4):
     return None
 
 
+def named(spec, out):
+    """{array name: array} of one step's output laid out as `spec` says (a cell's)."""
+    return {_leaf(label): value for label, value in flatten(spec, out, 1)}
+
+
 def _leaf(label):
     """The array name in a label: 'h_next' -> h_next, 'cache[4] (ft)' -> ft."""
     return label[label.rindex("(") + 1:-1] if label.endswith(")") else label
