@@ -43,10 +43,7 @@ class StepByStep(Assignment):
         # the reference cell functions, taken now: a check of the reference's own sequence
         # function puts the kernel client's stand-in into the reference module meanwhile
         self.cells = {h: getattr(spec.reference, h) for h in self.helpers.values()}
-        # the engine's own variants of each reference function, run with these cells
-        namespace = {**vars(spec.reference), **self.cells}
-        self.generic = {e: mutants(getattr(spec.reference, e), spec.ranges, namespace)
-                        for e in self.exercises}
+        self.generic = {}  # exercise -> the engine's variants of it (`variants_of`)
         # what Replay reads of spec.json: the exercises, the cache's items, the carried states
         self.replayed = {"exercises": {e.name: {"arguments": list(e.arguments),
                                                 "returns": e.returns, "helper": e.helper}
@@ -102,7 +99,8 @@ class StepByStep(Assignment):
         exercise `name` on `case` (generic: each of the engine's variants) that runs and
         lays its output out as the exercise asks."""
         T_x, tol = self.steps(case), self.spec.exercise(name).tol
-        for hint, variant in (self.generic if generic else self.mistakes).get(name, {}).items():
+        pool = self.variants_of(name) if generic else self.mistakes.get(name, {})
+        for hint, variant in pool.items():
             try:
                 with np.errstate(all="ignore"):  # in the judge's thread: no stderr swapping
                     out = variant(*copy.deepcopy(list(case.inputs.values())))
@@ -112,6 +110,16 @@ class StepByStep(Assignment):
             yield hint, {i: theirs[i] for i in range(len(theirs))
                          if theirs[i].shape != expected[i].shape
                          or compare.wrong_outputs([theirs[i]], [expected[i]], tol)}
+
+    def variants_of(self, name):
+        """The engine's own variants of the reference function `name` (`mutants.py`), run
+        with the reference cells taken at start; made when a wrong answer first asks for
+        them, not by every grading process at start (about 0.1 s for the LSTM's)."""
+        if name not in self.generic:
+            namespace = {**vars(self.reference), **self.cells}
+            self.generic[name] = mutants(getattr(self.reference, name), self.spec.ranges,
+                                         namespace)
+        return self.generic[name]
 
     def expected(self, case):
         """The reference's arrays for a case, in the order of its `labelled` output."""
