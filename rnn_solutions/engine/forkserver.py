@@ -22,6 +22,12 @@ kernel for each request. Each kernel is made indistinguishable from a fresh one:
 - a fresh IPython: the server imports modules but creates no shell, no kernel, no ZeroMQ
   context and no thread, and never runs a student's code.
 
+Where namespaces are refused (`sandbox.mode()` is "landlock", the server's last argument),
+the server runs under Landlock (confine.py) and each kernel is forked without namespaces:
+it confines itself further (its own folder, its own TCP ports, seccomp), runs in a session
+of its own in its notebook's copy, and its supervisor, a subreaper, kills whatever the
+kernel left running once it ends.
+
 Differences that remain, named: str hashes use the server's random seed (PYTHONHASHSEED
 is fixed when an interpreter starts), so kernels forked by one server iterate a set of
 strings in the same order; matplotlib's folder is /tmp/matplotlib (a plain kernel's is in
@@ -64,6 +70,8 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 1 << 18
 SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+PR_SET_CHILD_SUBREAPER = 36
+CONFINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confine.py")
 
 libc = ctypes.CDLL(None, use_errno=True)
 SET_BY_IMPORTS = {}  # environment variables the preloaded modules set (main)
@@ -82,7 +90,7 @@ def mount(source, target, fstype=None, flags=0, data=None):
          ctypes.c_ulong(flags), data and data.encode())
 
 
-def main(address):
+def main(address, mode="namespaces"):
     """Import the kernel's modules, then fork a kernel for every connection."""
     # nothing of ours (nor of any kernel: they inherit it) may be read or traced by a
     # process running as the same user
@@ -97,7 +105,8 @@ def main(address):
                           if before.get(k) != v and k != "MPLBACKEND")
     if threading.active_count() != 1:  # a fork copies only the thread that forks
         sys.exit(f"forkserver: an import started a thread: {threading.enumerate()}")
-    os.makedirs(NEW_ROOT, exist_ok=True)
+    if mode != "landlock":  # no mount namespace there: no new root
+        os.makedirs(NEW_ROOT, exist_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(address)
     server.listen(8)
@@ -111,7 +120,10 @@ def main(address):
         if pid == 0:
             server.close()
             try:
-                supervise(conn, unshared, mapped)
+                if mode == "landlock":
+                    supervise_confined(conn)
+                else:
+                    supervise(conn, unshared, mapped)
             except BaseException:  # noqa: BLE001 -- the grader hears "hung up"; this says why
                 traceback.print_exc()
             finally:
@@ -186,6 +198,74 @@ def supervise(conn, unshared, mapped):
                 "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss})
 
 
+def supervise_confined(conn):
+    """In the forked child, where namespaces are refused: fork the kernel, confined by the
+    request's rules (confine.py), relay signals to it, report how it ended, and kill
+    every process it left (orphans come to us: we are their subreaper)."""
+    call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    request = json.loads(read_line(conn))
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        conn.close()
+        os.close(ready_r)
+        try:
+            os.setsid()  # no terminal, no process group of the server's
+            confine().apply(request["confine"])
+            request["cwd"] = request["work"]  # no mount namespace: the copy's own path
+            prepare_environment(request)
+        except BaseException as exc:  # noqa: BLE001 -- reported to the grader, then exit
+            os.write(ready_w, f"{type(exc).__name__}: {exc}".encode())
+            os._exit(70)
+        os.close(ready_w)
+        start_kernel(request)
+    os.close(ready_w)
+    failure = os.read(ready_r, 4096).decode()
+    os.close(ready_r)
+    send(conn, {"error": failure} if failure else {"pid": pid})
+    relay(conn, pid)
+    _, status, usage = os.wait4(pid, 0)
+    kill_descendants()
+    send(conn, {"exit": os.waitstatus_to_exitcode(status),
+                "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss})
+
+
+def kill_descendants():
+    """Kill and reap every process left below this one (the kernel's orphans came to us),
+    until none is left (one may fork while we kill)."""
+    while True:
+        children = []
+        for task in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/children") as f:
+                children += [int(pid) for pid in f.read().split()]
+        if not children:
+            return
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        reap_all()
+
+
+def reap_all():
+    """Wait for every child that has ended or is ending."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, 0)[0]:
+            pass
+
+
+def confine():
+    """confine.py, beside this file, as a module (the students' environment has no
+    rnn_solutions to import it from)."""
+    import importlib.util
+
+    if "confine" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("confine", CONFINE)
+        sys.modules["confine"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["confine"])
+    return sys.modules["confine"]
+
+
 def read_line(conn):
     """The request: one line, the only thing the grader sends before our reply."""
     data = b""
@@ -236,6 +316,11 @@ def prepare_kernel(request, ready):
     if os.fork():  # PID 1, as bwrap is for a plain kernel: reaps, waits
         os.close(ready)
         init()
+    prepare_environment(request)
+
+
+def prepare_environment(request):
+    """The kernel's environment, working directory and random state, as a fresh kernel's."""
     call("prctl", PR_SET_DUMPABLE, 1, 0, 0, 0)  # as a fresh process is (its /proc files)
     os.environ.clear()
     os.environ.update(request["env"], PWD=request["cwd"])  # PWD: as bwrap --chdir sets it
@@ -394,4 +479,4 @@ def drop_privileges():
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])

@@ -162,16 +162,23 @@ class Judge:
     it; the kernel's check sessions are honoured only inside those windows.
     """
 
-    def __init__(self, declaration):
+    def __init__(self, declaration, tcp=False):
+        """tcp -- listen on a loopback port instead of a Unix socket (for a kernel that may
+        not make Unix sockets: sandbox.mode() "landlock"); `address` says where."""
         self.declaration = declaration  # the assignment's (declaration.py)
         self.verdicts = {}  # grade_id -> (passed, message)
         self.forgeries = []  # what the kernel attempted, in words, for the instructor
         self.window = None
         self.lock = threading.Lock()
         self.folder = tempfile.mkdtemp(prefix="rnn-judge-", dir=sandbox.shared_folder())
-        self.address = os.path.join(self.folder, "socket")
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(self.address)
+        if tcp:
+            self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.server.bind(("127.0.0.1", 0))
+            self.address = self.server.getsockname()
+        else:
+            self.address = os.path.join(self.folder, "socket")
+            self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.server.bind(self.address)
         self.server.listen(8)
         self.connections = set()
         self.acceptor = threading.Thread(target=self._accept, daemon=True)

@@ -21,8 +21,12 @@ one sandbox as above) into namespaces and mounts of its own that give it the sam
 as a sandboxed fresh kernel, through jupyter_client's provisioner interface
 (`WarmProvisioner`). Where a kernel cannot be forked, it is started plain, with a warning.
 
-Where bubblewrap cannot run (another OS, a kernel without user namespaces), kernels run
-unsandboxed (and not warm) and every grading summary says so loudly (`WARNING`).
+Where bubblewrap cannot make namespaces (a container under its runtime's default seccomp
+profile: Kubernetes, Docker, Gradescope), each kernel confines itself instead with what
+Linux gives without privilege (`confine.py`: Landlock and seccomp), warm or plain, and
+talks to the grader over TCP on loopback (Unix sockets are refused to it). Where neither
+can run (another OS, a Linux without Landlock), kernels run unsandboxed (and not warm).
+`mode()` says which; `protection()` says it in words, and every summary prints it.
 """
 
 import asyncio
@@ -51,10 +55,13 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, Integer, List, Type, Unicode
 
-WARNING = ("grading kernels were NOT sandboxed (bubblewrap cannot run on this machine, or "
-           "c.JudgedExecute.sandbox is False): a submission can read and write the course "
-           "directory, the master notebook and the gradebook. Install bubblewrap, or grade "
-           "as another user or in a container.")
+from rnn_solutions.engine import confine
+
+WARNING = ("grading kernels were NOT sandboxed (neither bubblewrap nor Landlock can run on "
+           "this machine, or c.JudgedExecute.sandbox is False): a submission can read and "
+           "write the course directory, the master notebook and the gradebook, and signal "
+           "the grader. Install bubblewrap, or grade on Linux 5.13 or newer; "
+           "c.JudgedExecute.require_sandbox = True refuses to grade without one.")
 
 # the system's programs and libraries, read-only (links such as /lib -> usr/lib are kept)
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
@@ -85,6 +92,54 @@ def available():
     except (OSError, subprocess.TimeoutExpired):
         return False
     return run.returncode == 0
+
+
+@functools.cache
+def mode():
+    """How this machine sandboxes kernels: "bubblewrap" (namespaces), "landlock" (where
+    namespaces are refused: confine.py) or "none" (tried once per process)."""
+    if available():
+        return "bubblewrap"
+    if sys.platform.startswith("linux") and confine.landlock_abi() >= 1:
+        folder = tempfile.mkdtemp(prefix="rnn-confine-")
+        try:
+            run = subprocess.run(
+                [sys.executable, CONFINE, json.dumps(confine_rules(sys.executable, folder)),
+                 "--", sys.executable, "-c", "open('x', 'w')"], cwd=folder,
+                capture_output=True, timeout=30, check=False)
+            if run.returncode == 0:
+                return "landlock"
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return "none"
+
+
+def protection(kind=None):
+    """In words, what protects the course from kernels sandboxed by `kind` (a mode();
+    this machine's if None)."""
+    kind = kind or mode()
+    if kind == "bubblewrap":
+        return ("sandbox: bubblewrap (namespaces): each kernel sees only the system, the "
+                "students' environment and a copy of its notebook's folder; no network, "
+                "no other process.")
+    if kind == "landlock":
+        abi = confine.landlock_abi()
+        gaps = ["a plain kernel's processes that start a session of their own may outlive "
+                "it (warm kernels' are killed)", "no limit on the size of its /tmp",
+                "multiprocessing's locks (no /dev/shm)"]
+        if abi < 4:
+            gaps.append(f"TCP (Landlock ABI {abi} < 4): kernels may connect to any port")
+        if abi < 6:
+            gaps.append(f"signals (Landlock ABI {abi} < 6): kernels may signal the "
+                        "grader's other processes of the same user")
+        return ("sandbox: Landlock fallback (namespaces are refused here; Landlock ABI "
+                f"{abi}, seccomp): each kernel reads only the system and the students' "
+                "environment, writes only its own copy of its notebook's folder, reaches "
+                "no Unix socket, no TCP port but its own, and no other process's /proc; "
+                "not covered: " + "; ".join(gaps) + ".")
+    return "WARNING: " + WARNING
 
 
 # the only environment a kernel gets, with its kernelspec's: none of the grader's
@@ -158,6 +213,45 @@ def wrap(cmd, cwd, private, binds, env=None, tmp_bytes=0):
     return [*args, "--", *cmd]
 
 
+CONFINE = confine.__file__
+# what a confined kernel may read besides the system and its Python: entropy, the CPUs
+# (numpy's BLAS counts them), and the capabilities' count (confine.py drops them all)
+CONFINED_READS = ("/dev/urandom", "/dev/random", "/dev/zero", "/sys/devices/system/cpu",
+                  "/proc/sys/kernel/cap_last_cap")
+
+
+def confine_rules(python, private, bind_ports=(), connect_ports=(), env=None,
+                  seccomp=True):
+    """confine.py's rules for a process of the Python interpreter `python` that writes
+    only in its folder `private` (and /dev/null), binds and connects the TCP ports given,
+    and gets `env` as its whole environment."""
+    read = [path for path in SYSTEM if os.path.isdir(path) and not os.path.islink(path)]
+    read += [f"/etc/{name}" for name in ETC] + python_folders(python) + list(CONFINED_READS)
+    return {"read": read, "write": [private, "/dev/null"], "bind_ports": list(bind_ports),
+            "connect_ports": [p for p in connect_ports if p], "own_proc": True,
+            "seccomp": seccomp, "env": env or dict(ENVIRONMENT)}
+
+
+def kernel_folders(cmd, private):
+    """A confined kernel's HOME and /tmp, and its matplotlib folder, in its own folder:
+    their environment variables."""
+    tmp, fonts = os.path.join(private, "tmp"), os.path.join(private, "matplotlib")
+    os.makedirs(tmp, exist_ok=True)
+    if not os.path.exists(fonts):
+        shutil.copytree(font_cache(cmd[0]), fonts)
+    return {**ENVIRONMENT, "HOME": tmp, "TMPDIR": tmp, "MPLCONFIGDIR": fonts}
+
+
+def confined(cmd, cwd, private, env=None, ports=(), judge_port=None):
+    """The kernel command `cmd` confined by Landlock and seccomp (confine.py), where
+    namespaces are refused, and the folder to run it in: a writable copy of `cwd`, in its
+    own folder (no mount namespace can put it at cwd's path)."""
+    work = notebook_copy(cwd, private)
+    rules = confine_rules(cmd[0], private, ports, [judge_port],
+                          {**kernel_folders(cmd, private), **(env or {})})
+    return [sys.executable, CONFINE, json.dumps(rules), "--", *cmd], work
+
+
 def notebook_copy(cwd, private):
     """A throw-away copy of the notebook's folder in the kernel's private folder; its path."""
     work = os.path.join(private, "work")
@@ -209,23 +303,33 @@ class ForkError(RuntimeError):
 class Zygote:
     """A fork server (forkserver.py) in a sandbox, for one kernel command and environment."""
 
-    def __init__(self, prefix, env):
+    def __init__(self, prefix, env, kind="bubblewrap"):
         """prefix -- the kernel's interpreter and its options (the command before -m);
-        env -- the kernelspec's environment variables (numpy reads them on import)."""
+        env -- the kernelspec's environment variables (numpy reads them on import);
+        kind -- the sandbox: "bubblewrap", or "landlock" where namespaces are refused."""
         python, shared = prefix[0], shared_folder()
         self.address = os.path.join(shared, f"forkserver-{uuid.uuid4().hex[:8]}")
         fonts = tempfile.mkdtemp(prefix="matplotlib-", dir=shared)  # it lists the fonts
-        args = [bwrap_path(), *options(python), *ROOT_MAPS, "--bind", shared, shared,
-                "--bind", "/proc", "/.proc",  # see forkserver.HOST_PROC
-                "--ro-bind", FORKSERVER, FORKSERVER, "--bind", fonts, "/tmp/matplotlib",
-                "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]
-        for name, value in env:
-            args += ["--setenv", name, value]
+        if kind == "landlock":  # it reads the system, writes the kernels' folders only
+            rules = confine_rules(python, shared, seccomp=False,
+                                  env={**ENVIRONMENT, "MPLCONFIGDIR": fonts, **dict(env)})
+            # /proc: each supervisor lists what its kernel left (forkserver.py)
+            rules["read"] += [FORKSERVER, CONFINE, "/proc"]
+            rules["tcp"] = False  # each kernel is given its own ports
+            command = [sys.executable, CONFINE, json.dumps(rules), "--", *prefix,
+                       FORKSERVER, self.address, "landlock"]
+        else:
+            command = [bwrap_path(), *options(python), *ROOT_MAPS, "--bind", shared, shared,
+                       "--bind", "/proc", "/.proc",  # see forkserver.HOST_PROC
+                       "--ro-bind", FORKSERVER, FORKSERVER, "--bind", fonts,
+                       "/tmp/matplotlib", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]
+            for name, value in env:
+                command += ["--setenv", name, value]
+            command += ["--", *prefix, FORKSERVER, self.address]
         self.owner = os.getpid()  # processes forked from this one share the server
         # a session of its own: no kernel may reach the grader's terminal
-        self.process = subprocess.Popen([*args, "--", *prefix, FORKSERVER, self.address],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, start_new_session=True)
         self.ready = self.closing = False
 
     def started(self):
@@ -301,7 +405,7 @@ def zygote(prefix, env, wait=True):
     """This process's fork server for the command and environment (made on first use,
     made again if it ended); wait -- until it is ready (else the caller calls started()
     before forking this process or asking for a kernel)."""
-    key = (tuple(prefix), tuple(sorted((env or {}).items())))
+    key = (tuple(prefix), tuple(sorted((env or {}).items())), mode())
     with _zygotes_lock:
         if key in _broken:  # it could not start: not again for every kernel
             raise ForkError(_broken[key])
@@ -330,7 +434,7 @@ def prestart(kernel_name):
 
     spec = KernelSpecManager().get_kernel_spec(kernel_name)
     prefix = kernel_prefix(spec.argv)
-    if not available() or prefix is None:
+    if mode() == "none" or prefix is None:
         return None
     try:
         return zygote(prefix, spec.env, wait=False)
@@ -391,9 +495,10 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
-def fork_kernel(cmd, cwd, private, binds, env, tmp_bytes=0):
-    """A warm kernel running `cmd`'s kernel, seeing what wrap() would let it see;
-    ForkError for a kernel other than ipykernel (the server starts only that)."""
+def fork_kernel(cmd, cwd, private, binds, env, tmp_bytes=0, ports=(), judge_port=None):
+    """A warm kernel running `cmd`'s kernel, seeing what wrap() would let it see (where
+    namespaces are refused: what confined() would); ForkError for a kernel other than
+    ipykernel (the server starts only that)."""
     prefix = kernel_prefix(cmd)
     if prefix is None:
         raise ForkError(f"only ipykernel_launcher kernels are forked warm, not {cmd[:3]}")
@@ -402,6 +507,9 @@ def fork_kernel(cmd, cwd, private, binds, env, tmp_bytes=0):
                "private": private, "binds": list(binds), "keep": python_folders(cmd[0]),
                "hide": [FORKSERVER], "proc_covers": list(PROC_COVERS), "tmp_bytes": tmp_bytes,
                "env": {**ENVIRONMENT, "MPLCONFIGDIR": "/tmp/matplotlib", **env}}
+    if mode() == "landlock":
+        request["env"] = {**kernel_folders(cmd, private), **env}
+        request["confine"] = confine_rules(cmd[0], private, ports, [judge_port])
     try:
         return zygote(prefix, env).fork(request)
     except ForkError:
@@ -439,11 +547,11 @@ class WarmProvisioner(LocalProvisioner):
         cwd = kwargs.get("cwd") or os.getcwd()
         try:
             self.process = fork_kernel(cmd, cwd, km.private, km.binds, km.kernel_spec.env,
-                                       km.tmp_bytes)
+                                       km.tmp_bytes, km.tcp_ports(), km.judge_port)
         except ForkError as error:
             km.log.warning("%s; starting the kernel plain", error)
-            return await super().launch_kernel(
-                wrap(cmd, cwd, km.private, km.binds, km.kernel_spec.env), **kwargs)
+            cmd, kwargs["cwd"] = km.plain_command(cmd, cwd)
+            return await super().launch_kernel(cmd, **kwargs)
         self.pid, self.pgid, self.cwd = self.process.pid, None, cwd
         return self.connection_info
 
@@ -502,6 +610,8 @@ class GradingKernelManager(AsyncKernelManager):
     warm = Bool(True, help="Fork the sandboxed kernel from a warm fork server").tag(
         config=True)
     binds = List(Unicode(), help="More folders the sandboxed kernel may use")
+    judge_port = Integer(0, help="The TCP port of the judge a confined kernel may connect "
+                                 "to (where namespaces are refused: confine.py)")
     tmp_bytes = Integer(0, help="The size of the sandboxed kernel's /tmp, a tmpfs (0: "
                                 "tmpfs's default, half the machine's memory)")
     client_factory = Type(GradingKernelClient, config=True)
@@ -514,8 +624,29 @@ class GradingKernelManager(AsyncKernelManager):
         self.ip = os.path.join(self.private, "kernel")
         self.connection_file = os.path.join(self.private, "connection.json")
 
+    def mode(self):
+        """How this kernel is sandboxed: sandbox.mode(), or "none" if told not to."""
+        return mode() if self.sandbox else "none"
+
+    def tcp_ports(self):
+        """The TCP ports the kernel binds (where it talks TCP)."""
+        return [self.shell_port, self.iopub_port, self.stdin_port, self.control_port,
+                self.hb_port] if self.transport == "tcp" else []
+
+    def plain_command(self, cmd, cwd):
+        """The command of a kernel started plain, and the folder it starts in."""
+        if self.mode() == "bubblewrap":
+            return wrap(cmd, cwd, self.private, self.binds, self.kernel_spec.env,
+                        self.tmp_bytes), cwd
+        if self.mode() == "landlock":
+            return confined(cmd, cwd, self.private, self.kernel_spec.env, self.tcp_ports(),
+                            self.judge_port)
+        return cmd, cwd
+
     async def _async_pre_start_kernel(self, **kw):
-        if self.provisioner is None and self.warm and self.sandbox and available():
+        if self.mode() == "landlock":  # Unix sockets are refused to a confined kernel
+            self.transport, self.ip = "tcp", "127.0.0.1"
+        if self.provisioner is None and self.warm and self.mode() != "none":
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
             self.provisioner = WarmProvisioner(kernel_id=self.kernel_id,
                                                kernel_spec=self.kernel_spec, parent=self)
@@ -543,10 +674,10 @@ class GradingKernelManager(AsyncKernelManager):
         await super()._async_wait(min(pollinterval, WAIT_STEP))
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if self.sandbox and available():
+        if self.mode() != "none":
             if not isinstance(self.provisioner, WarmProvisioner):
-                kernel_cmd = wrap(kernel_cmd, kw.get("cwd") or os.getcwd(), self.private,
-                                  self.binds, self.kernel_spec.env, self.tmp_bytes)
+                kernel_cmd, kw["cwd"] = self.plain_command(kernel_cmd,
+                                                           kw.get("cwd") or os.getcwd())
             # a signal to the sandbox would end it, not interrupt the code: interrupt
             # (cell timeouts) with a message on the control channel
             self.kernel_spec.interrupt_mode = "message"
