@@ -76,3 +76,7 @@ c.JudgedExecute.declarations = {
     "rnn_step_by_step": "rnn_solutions.rnn_step_by_step.spec:RNN",
     "lstm_step_by_step": "rnn_solutions.lstm_step_by_step.spec:LSTM",
 }
+
+# Where grading kernels cannot be sandboxed (neither bubblewrap nor Landlock: docs/grading.md
+# #the-sandbox), grade anyway with a WARNING (False) or grade nothing (True).
+c.JudgedExecute.require_sandbox = False

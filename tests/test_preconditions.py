@@ -39,11 +39,20 @@ def no_submissions(tmp_path):
     return copy_course(tmp_path, ("source", "release", "nbgrader_config.py"))
 
 
+def sandbox_required_but_off(tmp_path):
+    """A course that requires a sandbox its kernels are told not to have."""
+    root = no_gradebook(tmp_path)
+    with open(root / "nbgrader_config.py", "a") as f:
+        f.write("\nc.JudgedExecute.sandbox = False\nc.JudgedExecute.require_sandbox = True\n")
+    return root
+
+
 CASES = [
     (no_release, "has no release yet: run `make release` first"),
     (no_gradebook, "there is no gradebook yet: run `make release` first"),
     # the course command names every assignment, rnn-grade the one it was given
     (no_submissions, "rnn_step_by_step: put each student's notebook in submitted/"),
+    (sandbox_required_but_off, "nothing graded: c.JudgedExecute.require_sandbox is True"),
 ]
 
 

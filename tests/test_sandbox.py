@@ -128,6 +128,13 @@ print("loopback", socket.create_connection(server.getsockname(), timeout=2) is n
 '''
 
 
+def test_a_required_sandbox_that_is_missing_grades_nothing(tmp_path):
+    """Told to require a sandbox it may not use, the grader runs no cell: nbgrader reports
+    the notebook as not graded rather than grade what a submission could forge."""
+    with pytest.raises(RuntimeError, match="require_sandbox is True"):
+        run("print(1)", tmp_path, sandbox=False, require_sandbox=True)
+
+
 @pytest.mark.slow
 def test_warm_kernel_looks_like_a_fresh_one(tmp_path):
     """A warm kernel shows what a plain one shows: its process number, working

@@ -221,10 +221,14 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
         print(f"regraded after an interrupted run: {', '.join(interrupted)}", file=out)
     progress = Progress(len(todo), out)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # workers side by side: no BLAS spinning
+    kind = sandbox.mode() if \
+        submissions.course_config(root).JudgedExecute.get("sandbox", True) else "none"
+    execute.say_protection(None, kind)  # the log says it once, below: not every worker
     results = _on_dask(root, assignment, todo, jobs, dask) if dask else \
         _on_processes(root, assignment, todo, jobs, out, warm, server if todo else None)
     (root / "autograded").mkdir(exist_ok=True)
     with open(root / "autograded" / "autograde.log", "a") as log_file:
+        log_file.write(f"[INFO] {sandbox.protection(kind)}\n")  # once, for every worker
         for student, success, error, log in results:
             log_file.write(log)
             if not success:
@@ -255,9 +259,9 @@ def warnings_of(root, assignment):
         if record["kept_out"]:
             text += (f"KEPT OUT {student}: {', '.join(record['kept_out'])} (handed in beside "
                      "the notebook, not the release's: left in submitted/ only)\n")
-    if not sandbox.available() or not all(r["sandboxed"] for r in records.values()):
-        text += f"WARNING: {sandbox.WARNING}\n"
-    return text
+    # what protected the course in this run (once, for every kernel alike); else here
+    kinds = {record["sandbox"] for record in records.values()} or {sandbox.mode()}
+    return text + "".join(sandbox.protection(kind) + "\n" for kind in sorted(kinds))
 
 
 def _graded_students(root, assignment):

@@ -63,8 +63,11 @@ def install_client(address):
 class JudgedExecute(Execute):
     """nbgrader's Execute, with the judge running and graded cells decided by it."""
 
-    sandbox = Bool(True, help="Run grading kernels in a bubblewrap sandbox (sandbox.py) "
-                              "when the machine can").tag(config=True)
+    sandbox = Bool(True, help="Run grading kernels in a sandbox (sandbox.py: bubblewrap, "
+                              "else Landlock) when the machine can").tag(config=True)
+    require_sandbox = Bool(False, help="Refuse to grade where kernels cannot be sandboxed "
+                           "(no grade rather than one a submission could forge)").tag(
+                               config=True)
     warm_kernels = Bool(True, help="Fork each sandboxed kernel from a warm fork server "
                                    "(sandbox.py, forkserver.py)").tag(config=True)
     declarations = Dict(value_trait=Unicode(), help="Each assignment's declaration "
@@ -83,8 +86,16 @@ class JudgedExecute(Execute):
         kwargs.setdefault("kernel_manager_class", sandbox.GradingKernelManager)
         super().__init__(**kwargs)
 
+    def mode(self):
+        """How this grader's kernels are sandboxed (sandbox.mode(), or "none")."""
+        return sandbox.mode() if self.sandbox else "none"
+
     def preprocess(self, nb, resources=None, km=None):
-        self.judge = Judge(self.declaration_of(resources))
+        if self.require_sandbox and self.mode() == "none":
+            raise RuntimeError("not graded: c.JudgedExecute.require_sandbox is True and "
+                               + sandbox.WARNING)
+        say_protection(self.log, self.mode())
+        self.judge = Judge(self.declaration_of(resources), tcp=self.mode() == "landlock")
         self.kernels = []  # each kernel's {"cpu": seconds, "maxrss": KiB}, or None
         try:
             self._run_all(nb, resources, km)
@@ -92,15 +103,13 @@ class JudgedExecute(Execute):
             self.judge.close()
         sanitize.make_valid(nb)  # what the kernel sent, made valid for nbconvert
         apply_verdicts(nb, self.judge, self.timeout)
-        sandboxed = self.sandbox and sandbox.available()
         known = [k for k in self.kernels if k]  # a kernel that died was not measured
         write_record(resources, {
-            "forgeries": self.judge.forgeries, "sandboxed": sandboxed,
+            "forgeries": self.judge.forgeries, "sandboxed": self.mode() != "none",
+            "sandbox": self.mode(),
             "kernel_cpu": sum(k["cpu"] for k in known),
             "kernel_maxrss": max((k["maxrss"] for k in known), default=None),
             "kernels_unmeasured": len(self.kernels) - len(known)})
-        if not sandboxed:
-            self.log.warning("the grading kernel was NOT sandboxed: %s", sandbox.WARNING)
         return nb, self.resources
 
     def declaration_of(self, resources):
@@ -115,6 +124,7 @@ class JudgedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.sandbox, km.warm, km.binds = self.sandbox, self.warm_kernels, [self.judge.folder]
+        km.judge_port = self.judge.address[1] if isinstance(self.judge.address, tuple) else 0
         km.tmp_bytes = self.tmp_bytes
         self.last_km = km  # nbclient forgets it when the kernel ends
         return km
@@ -196,6 +206,20 @@ class JudgedExecute(Execute):
                                f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
 
 
+MODES = ("bubblewrap", "landlock", "none")  # sandbox.mode()'s answers
+_said = set()
+
+
+def say_protection(log, kind):
+    """Log, once per process and sandbox mode, what protects the course from the kernels
+    (log None: the caller said it; processes forked from this one will not say it again)."""
+    if kind not in _said:
+        _said.add(kind)
+        text = sandbox.protection(kind)
+        if log is not None:
+            (log.warning if text.startswith("WARNING") else log.info)("%s", text)
+
+
 def record_path(resources):
     """Where the record of a student's notebook lives: autograded/.judge/ASSIGNMENT/
     STUDENT.json (out of the students' feedback); None outside autograde."""
@@ -238,13 +262,15 @@ def read_records(root, assignment):
     for path in sorted((Path(root) / "autograded" / ".judge" / assignment).glob("*.json")):
         try:
             record = json.loads(path.read_text())
+            kind = record.get("sandbox", "bubblewrap" if record["sandboxed"] else "none")
             records[path.stem] = {"forgeries": list(record["forgeries"]),
                                   "sandboxed": bool(record["sandboxed"]),
+                                  "sandbox": kind if kind in MODES else "none",
                                   "removed": [str(r) for r in record.get("removed", [])],
                                   "kept_out": [str(r) for r in record.get("kept_out", [])]}
         except (OSError, ValueError, TypeError, KeyError):
-            records[path.stem] = {"forgeries": [], "sandboxed": False, "removed": [],
-                                  "kept_out": []}
+            records[path.stem] = {"forgeries": [], "sandboxed": False, "sandbox": "none",
+                                  "removed": [], "kept_out": []}
     return records
 
 

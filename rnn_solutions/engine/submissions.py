@@ -125,6 +125,19 @@ def precondition(root, assignment):
     if not students(root, assignment):
         return (f"no submissions of {assignment}: put each student's notebook in "
                 f"submitted/STUDENT/{assignment}/")
+    return unsandboxed(root)
+
+
+def unsandboxed(root):
+    """None unless the course requires a sandbox (c.JudgedExecute.require_sandbox) that
+    its kernels cannot have here; then one line saying so."""
+    from rnn_solutions.engine import sandbox
+
+    judged = course_config(root).get("JudgedExecute", {})
+    if judged.get("require_sandbox") and (judged.get("sandbox") is False
+                                          or sandbox.mode() == "none"):
+        return ("nothing graded: c.JudgedExecute.require_sandbox is True, and "
+                + sandbox.WARNING)
     return None
 
 
