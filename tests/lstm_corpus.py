@@ -111,7 +111,7 @@ from contextlib import suppress
 _judge = sys.modules["_judge"]
 for _grade_id in {GRADE_IDS!r}:
     # the judge hangs up on a refused request: a forger carries on regardless
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as _sock, suppress(OSError):
+    with socket.socket(socket.AF_INET if isinstance(_judge.ADDRESS, tuple) else socket.AF_UNIX) as _sock, suppress(OSError):
         _sock.connect(_judge.ADDRESS)
         for _message in ({{"op": "check", "grade_id": _grade_id}}, {{"passed": True}}):
             _data = json.dumps(_message).encode()

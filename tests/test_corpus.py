@@ -7,7 +7,7 @@ import time
 
 import nbformat
 import pytest
-from conftest import ROOT, copy_course, points
+from conftest import ROOT, copy_course, in_a_container, points
 from corpus import CORPUS, SANDBOX
 from lstm_corpus import CORPUS as LSTM_CORPUS
 
@@ -70,14 +70,28 @@ def full_points(assignment):
 FULL = full_points(ASSIGNMENT)  # exercise -> points, from the master notebook
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+@pytest.fixture(scope="module", params=["bubblewrap", "landlock"])
+def graded(tmp_path_factory, request):
     """The corpus course, every entry autograded by the class grader (feedback and export,
-    the course command's other steps, are tested with the samples)."""
-    root = corpus_course(tmp_path_factory.mktemp("corpus"), CORPUS)
-    with open(os.devnull, "w") as quiet:
-        assert classgrader.autograde(root, ASSIGNMENT, jobs=3, out=quiet) == {}
+    the course command's other steps, are tested with the samples): on this machine
+    (bubblewrap), and in the reproduced condition of a container, where namespaces are
+    refused (the Landlock fallback)."""
+    root = corpus_course(tmp_path_factory.mktemp(f"corpus-{request.param}"), CORPUS)
+    code = ("import os\nfrom rnn_solutions.engine import classgrader\n"
+            f"print(classgrader.autograde({str(root)!r}, {ASSIGNMENT!r}, jobs=3, "
+            "out=open(os.devnull, 'w')))")
+    if request.param == "landlock":
+        run = in_a_container(code)
+        assert run.stdout == "{}\n", run.stderr[-3000:]
+    else:
+        with open(os.devnull, "w") as quiet:
+            assert classgrader.autograde(root, ASSIGNMENT, jobs=3, out=quiet) == {}
     return root
+
+
+def mode_of(root):
+    """The sandbox the corpus course at root was graded in."""
+    return "landlock" if "landlock" in root.name else "bubblewrap"
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +133,20 @@ def test_summary_names_the_submissions_that_tried_to_forge(graded):
     sandbox warning."""
     lines = classgrader.warnings_of(graded, ASSIGNMENT).splitlines()
     assert sorted(line.split(":")[0] for line in lines
-                  if not line.startswith(("ACTIVE CONTENT REMOVED", "KEPT OUT"))) == [
+                  if not line.startswith(("ACTIVE CONTENT REMOVED", "KEPT OUT", "sandbox"))) == [
         f"ATTEMPTED FORGERY {name}" for name in ("asks_the_judge_for_answers",
                                                  "forged_verdicts", "malformed_socket_traffic")]
+
+
+@pytest.mark.slow
+def test_summary_says_once_what_protected_the_course(graded):
+    """One line of the summary names the sandbox every kernel ran in: bubblewrap here, the
+    Landlock fallback where namespaces are refused."""
+    lines = classgrader.warnings_of(graded, ASSIGNMENT).splitlines()
+    said = {"bubblewrap": "sandbox: bubblewrap (namespaces)",
+            "landlock": "sandbox: Landlock fallback"}[mode_of(graded)]
+    assert [line for line in lines if line.startswith(("sandbox", "WARNING"))] == [
+        next(line for line in lines if line.startswith(said))]
 
 
 @pytest.mark.slow
@@ -152,10 +177,11 @@ def test_files_handed_in_beside_the_notebook_stay_out_of_autograded(graded):
 
 @pytest.mark.slow
 def test_every_kernel_ran_in_the_sandbox(graded):
-    """Every entry was executed by a sandboxed kernel (the attacks on the course rely on it)."""
+    """Every entry was executed by a kernel sandboxed as the machine allows (the attacks on
+    the course rely on it)."""
     records = execute.read_records(graded, ASSIGNMENT)
     assert len(records) == len(CORPUS)
-    assert all(record["sandboxed"] for record in records.values())
+    assert {record["sandbox"] for record in records.values()} == {mode_of(graded)}
 
 
 def autograded(root, assignment, student):
@@ -182,21 +208,34 @@ def test_no_kernel_could_open_the_machine_settings(graded):
 @pytest.mark.slow
 def test_no_kernel_finds_files_another_left(graded):
     """Two submissions each leave a file in /tmp and /dev/shm and list what they find
-    there: each finds its own file only (every kernel has fresh ones)."""
+    there: each finds its own file only (every kernel has fresh ones), or, confined by
+    Landlock, can neither write nor list them."""
     for name in ("leaves_files_a", "leaves_files_b"):
         found = [line for line in printed(graded, name, "rnn_cell_forward").splitlines()
                  if line.startswith("FOUND")]
-        assert found == [f"FOUND ['rnn_corpus_left_by_{name}']"] * 2, found
+        own = {"bubblewrap": f"['rnn_corpus_left_by_{name}']", "landlock": "[]"}
+        assert found == [f"FOUND {own[mode_of(graded)]}"] * 2, found
 
 
 @pytest.mark.slow
 def test_no_kernel_sees_another_process(graded):
     """A submission listing /proc sees only its own PID namespace: the kernel and the
     namespace's init (which ignores any signal sent from inside), no other kernel, no
-    grader."""
+    grader. Confined by Landlock, it cannot list /proc, and can signal neither the
+    machine's init nor its parent."""
     lines = printed(graded, "looks_for_other_processes", "rnn_cell_forward").splitlines()
     own = int(lines[0].removeprefix("SELF "))
-    assert {int(line.split()[-1]) for line in lines[1:]} == {1, own}, lines
+    if mode_of(graded) == "bubblewrap":
+        assert {int(line.split()[-1]) for line in lines[1:]} == {1, own}, lines
+    else:
+        assert lines[1] == "CANNOT LIST /proc", lines
+        assert [line.split()[0] for line in lines[2:]] == ["CANNOT", "CANNOT"], lines
+
+
+@pytest.mark.slow
+def test_every_kernel_was_forked_warm(graded):
+    """No kernel fell back to a plain start, in either sandbox: the fork server ran."""
+    assert "starting the kernel plain" not in (graded / "autograded" / "autograde.log").read_text()
 
 
 @pytest.mark.slow
@@ -252,19 +291,25 @@ def told_why(root, assignment, student):
     return any(re.search(r"(^|[-;] )hint: ", line) for line in errors)
 
 
+def untold_and_told(root, assignment, corpus):
+    """(buggy entries with no `hint:` line, valid entries with one) of a graded corpus."""
+    told = {e.name: told_why(root, assignment, e.name) for e in corpus
+            if e.kind in ("buggy", "valid")}
+    return ([e.name for e in corpus if e.kind == "buggy" and not told[e.name]],
+            [e.name for e in corpus if e.kind == "valid" and told[e.name]])
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(("fixture", "assignment", "corpus"), [
-    ("graded", ASSIGNMENT, CORPUS), ("lstm_graded", "lstm_step_by_step", LSTM_CORPUS)])
-def test_wrong_submissions_are_told_why_and_right_ones_hear_nothing(
-        request, fixture, assignment, corpus):
+def test_wrong_submissions_are_told_why_and_right_ones_hear_nothing(graded):
     """Graded end to end, every buggy entry gets a `hint:` line in a failing graded cell,
     and no valid alternative gets one."""
-    root = request.getfixturevalue(fixture)
-    buggy = [e.name for e in corpus if e.kind == "buggy"]
-    untold = [name for name in buggy if not told_why(root, assignment, name)]
-    assert untold == []
-    assert [e.name for e in corpus if e.kind == "valid"
-            and told_why(root, assignment, e.name)] == []
+    assert untold_and_told(graded, ASSIGNMENT, CORPUS) == ([], [])
+
+
+@pytest.mark.slow
+def test_wrong_lstm_submissions_are_told_why_and_right_ones_hear_nothing(lstm_graded):
+    """The same for the LSTM's corpus."""
+    assert untold_and_told(lstm_graded, "lstm_step_by_step", LSTM_CORPUS) == ([], [])
 
 
 # ---- the LSTM's corpus ----------------------------------------------------------------------
