@@ -81,6 +81,12 @@ class JudgedExecute(Execute):
                          "(RLIMIT_NOFILE)").tag(config=True)
     cpu_seconds = Integer(600, help="CPU seconds a kernel may use in all, over every "
                           "cell (RLIMIT_CPU)").tag(config=True)
+    max_processes = Integer(64, help="Processes and threads a kernel may hold at once "
+                            "(a cgroup's pids.max, where the grader may make one)").tag(
+                                config=True)
+    memory_bytes = Integer(1 << 30, help="Memory of all a kernel's processes, its /tmp "
+                           "included (a cgroup's, where the grader may make one)").tag(
+                               config=True)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", sandbox.GradingKernelManager)
@@ -125,7 +131,8 @@ class JudgedExecute(Execute):
         km = super().create_kernel_manager()
         km.sandbox, km.warm, km.binds = self.sandbox, self.warm_kernels, [self.judge.folder]
         km.judge_port = self.judge.address[1] if isinstance(self.judge.address, tuple) else 0
-        km.tmp_bytes = self.tmp_bytes
+        km.tmp_bytes, km.max_processes = self.tmp_bytes, self.max_processes
+        km.memory_bytes = self.memory_bytes
         self.last_km = km  # nbclient forgets it when the kernel ends
         return km
 
@@ -147,13 +154,26 @@ class JudgedExecute(Execute):
                         done.append(index)
                         index += 1
             except DeadKernelError:
-                mark(nb.cells[index], "KernelDied", "the kernel died while this cell ran: the "
-                     "code called exit() or os._exit(), crashed, or ran out of memory")
+                mark(nb.cells[index], "KernelDied", self.why_it_died())
                 index += 1
             finally:
                 # measured by the kernel manager (sandbox.py); None if the kernel died
                 self.kernels.append(getattr(self.last_km, "kernel_usage", None))
                 self.km, self.kc = None, None
+
+    def why_it_died(self):
+        """The message of the cell a kernel died in: the limit it ran into, if one did."""
+        hit = getattr(self.last_km, "limits_hit", [])
+        if "pids" in hit:
+            return (f"this cell started more than {self.max_processes} processes and "
+                    "threads at once: they were ended, and the rest of the notebook ran in "
+                    "a fresh kernel")
+        if "memory" in hit:
+            return (f"this cell's processes used more than {self.memory_bytes >> 20} MiB of "
+                    "memory (what they wrote to /tmp included): they were ended, and the "
+                    "rest of the notebook ran in a fresh kernel")
+        return ("the kernel died while this cell ran: the code called exit() or os._exit(), "
+                "crashed, or ran out of memory")
 
     async def _async_poll_kernel_alive(self):
         """nbclient's watch on a running cell, checking every ALIVE_EVERY seconds instead
@@ -185,6 +205,9 @@ class JudgedExecute(Execute):
         finally:
             if grade_id:
                 self.judge.end()
+        group = getattr(self.km, "group", None)
+        if group is not None and group.exceeded():  # what it started may hold the limit:
+            raise DeadKernelError("a limit of the kernel's group")  # a fresh kernel goes on
 
     def _prepare_kernel(self, nb, done):
         """Install the client and limits, then replay the cells that ran before a restart

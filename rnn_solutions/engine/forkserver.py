@@ -36,7 +36,8 @@ the bottom frames of the main thread's stack are this file's.
 
 Protocol, one Unix-socket connection per kernel, lines of JSON:
   grader -> server  {"connection_file", "cwd", "work", "private", "binds", "keep", "hide",
-                     "proc_covers", "env"}
+                     "proc_covers", "tmp_bytes", "env"[, "confine"]}, with the descriptors
+                    of the kernel's cgroup.procs files (SCM_RIGHTS; cgroup.py)
   server -> grader  {"pid": the namespace's PID 1 as the server sees it} once it runs,
                     or {"error": text}
   grader -> server  {"signal": N}  (any number of times; closing the connection kills)
@@ -175,13 +176,14 @@ def supervise(conn, unshared, mapped):
     call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
     os.close(unshared[1])
     os.close(mapped[0])
-    request = json.loads(read_line(conn))
+    request, groups = read_request(conn)
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # PID 1 of the new PID namespace, which forks the kernel
         conn.close()  # the student's code must not talk to the grader through it
         os.close(ready_r)
         try:
+            join_groups(groups)
             prepare_kernel(request, ready_w)
         except BaseException as exc:  # noqa: BLE001 -- reported to the grader, then exit
             os.write(ready_w, f"{type(exc).__name__}: {exc}".encode())
@@ -189,6 +191,8 @@ def supervise(conn, unshared, mapped):
         os.close(ready_w)  # ready: the supervisor reports the PID
         start_kernel(request)
     os.close(ready_w)
+    for fd in groups:
+        os.close(fd)
     failure = os.read(ready_r, 4096).decode()  # empty: the kernel started and closed it
     os.close(ready_r)
     send(conn, {"error": failure} if failure else {"pid": pid})
@@ -204,13 +208,14 @@ def supervise_confined(conn):
     every process it left (orphans come to us: we are their subreaper)."""
     call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    request = json.loads(read_line(conn))
+    request, groups = read_request(conn)
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         conn.close()
         os.close(ready_r)
         try:
+            join_groups(groups)
             os.setsid()  # no terminal, no process group of the server's
             confine().apply(request["confine"])
             request["cwd"] = request["work"]  # no mount namespace: the copy's own path
@@ -221,6 +226,8 @@ def supervise_confined(conn):
         os.close(ready_w)
         start_kernel(request)
     os.close(ready_w)
+    for fd in groups:
+        os.close(fd)
     failure = os.read(ready_r, 4096).decode()
     os.close(ready_r)
     send(conn, {"error": failure} if failure else {"pid": pid})
@@ -266,15 +273,24 @@ def confine():
     return sys.modules["confine"]
 
 
-def read_line(conn):
-    """The request: one line, the only thing the grader sends before our reply."""
-    data = b""
+def read_request(conn):
+    """The request: one line, the only thing the grader sends before our reply, and the
+    descriptors sent with it (the cgroup.procs files of the kernel's groups)."""
+    data, fds = b"", []
     while not data.endswith(b"\n"):
-        chunk = conn.recv(65536)
+        chunk, more, _, _ = socket.recv_fds(conn, 65536, 8)
         if not chunk:
             raise EOFError("the grader hung up")
-        data += chunk
-    return data
+        data, fds = data + chunk, fds + more
+    return json.loads(data), fds
+
+
+def join_groups(fds):
+    """Put this process in the kernel's cgroups (writing 0 to cgroup.procs: oneself);
+    the kernel forked from it is in them from its first instruction."""
+    for fd in fds:
+        os.write(fd, b"0")
+        os.close(fd)
 
 
 def relay(conn, pid):

@@ -55,7 +55,7 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, Integer, List, Type, Unicode
 
-from rnn_solutions.engine import confine
+from rnn_solutions.engine import cgroup, confine
 
 WARNING = ("grading kernels were NOT sandboxed (neither bubblewrap nor Landlock can run on "
            "this machine, or c.JudgedExecute.sandbox is False): a submission can read and "
@@ -360,18 +360,25 @@ class Zygote:
         except (OSError, IndexError):
             return False
 
-    def fork(self, request):
-        """A new kernel for the request (see forkserver.py), as a ForkedKernel."""
+    def fork(self, request, procs=()):
+        """A new kernel for the request (see forkserver.py), as a ForkedKernel; procs --
+        the cgroup.procs files of the groups it joins (their descriptors go with the
+        request: the server cannot see them)."""
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.settimeout(START_TIMEOUT)  # until the kernel is forked, then ForkedKernel waits
+        fds = []
         try:
+            fds = [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in procs]
             conn.connect(self.address)
-            conn.sendall((json.dumps(request) + "\n").encode())
+            socket.send_fds(conn, [(json.dumps(request) + "\n").encode()], fds)
             reader = conn.makefile("r")
             reply = json.loads(reader.readline() or '{"error": "the fork server hung up"}')
         except (OSError, ValueError) as error:
             conn.close()
             raise ForkError(f"the fork server failed: {error}") from error
+        finally:
+            for fd in fds:
+                os.close(fd)
         if "error" in reply:
             conn.close()
             raise ForkError(f"a kernel could not be forked: {reply['error']}")
@@ -495,10 +502,11 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
-def fork_kernel(cmd, cwd, private, binds, env, tmp_bytes=0, ports=(), judge_port=None):
+def fork_kernel(cmd, cwd, private, binds, env, tmp_bytes=0, ports=(), judge_port=None,
+                procs=()):
     """A warm kernel running `cmd`'s kernel, seeing what wrap() would let it see (where
     namespaces are refused: what confined() would); ForkError for a kernel other than
-    ipykernel (the server starts only that)."""
+    ipykernel (the server starts only that). procs -- its cgroups' cgroup.procs files."""
     prefix = kernel_prefix(cmd)
     if prefix is None:
         raise ForkError(f"only ipykernel_launcher kernels are forked warm, not {cmd[:3]}")
@@ -511,7 +519,7 @@ def fork_kernel(cmd, cwd, private, binds, env, tmp_bytes=0, ports=(), judge_port
         request["env"] = {**kernel_folders(cmd, private), **env}
         request["confine"] = confine_rules(cmd[0], private, ports, [judge_port])
     try:
-        return zygote(prefix, env).fork(request)
+        return zygote(prefix, env).fork(request, procs)
     except ForkError:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -547,11 +555,12 @@ class WarmProvisioner(LocalProvisioner):
         cwd = kwargs.get("cwd") or os.getcwd()
         try:
             self.process = fork_kernel(cmd, cwd, km.private, km.binds, km.kernel_spec.env,
-                                       km.tmp_bytes, km.tcp_ports(), km.judge_port)
+                                       km.tmp_bytes, km.tcp_ports(), km.judge_port,
+                                       km.group.procs() if km.group else ())
         except ForkError as error:
             km.log.warning("%s; starting the kernel plain", error)
             cmd, kwargs["cwd"] = km.plain_command(cmd, cwd)
-            return await super().launch_kernel(cmd, **kwargs)
+            return await super().launch_kernel(cgroup.command(km.group, cmd), **kwargs)
         self.pid, self.pgid, self.cwd = self.process.pid, None, cwd
         return self.connection_info
 
@@ -614,11 +623,17 @@ class GradingKernelManager(AsyncKernelManager):
                                  "to (where namespaces are refused: confine.py)")
     tmp_bytes = Integer(0, help="The size of the sandboxed kernel's /tmp, a tmpfs (0: "
                                 "tmpfs's default, half the machine's memory)")
+    max_processes = Integer(0, help="Processes and threads the kernel may hold at once, "
+                                    "in a cgroup where one can be made (0: no limit)")
+    memory_bytes = Integer(0, help="Memory of all the kernel's processes, its /tmp "
+                                   "included, in a cgroup where one can be made (0: none)")
     client_factory = Type(GradingKernelClient, config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.kernel_usage = None  # a forked kernel's {"cpu": s, "maxrss": KiB}, once ended
+        self.group = None  # the kernel's cgroups (cgroup.py), while it runs
+        self.limits_hit = []  # the limits of its group it ran into, once it ended
         self.private = tempfile.mkdtemp(prefix="rnn-kernel-", dir=shared_folder())
         self.transport = "ipc"
         self.ip = os.path.join(self.private, "kernel")
@@ -674,6 +689,7 @@ class GradingKernelManager(AsyncKernelManager):
         await super()._async_wait(min(pollinterval, WAIT_STEP))
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
+        self.group = cgroup.make(self.max_processes, self.memory_bytes)
         if self.mode() != "none":
             if not isinstance(self.provisioner, WarmProvisioner):
                 kernel_cmd, kw["cwd"] = self.plain_command(kernel_cmd,
@@ -681,6 +697,8 @@ class GradingKernelManager(AsyncKernelManager):
             # a signal to the sandbox would end it, not interrupt the code: interrupt
             # (cell timeouts) with a message on the control channel
             self.kernel_spec.interrupt_mode = "message"
+        if not isinstance(self.provisioner, WarmProvisioner):
+            kernel_cmd = cgroup.command(self.group, kernel_cmd)
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def _async_cleanup_resources(self, restart=False):
@@ -689,5 +707,9 @@ class GradingKernelManager(AsyncKernelManager):
             # sends before a shutdown) would hold the socket's close for 0.1 s
             self._control_socket.linger = 0
         await super()._async_cleanup_resources(restart=restart)
+        if self.group is not None:  # what it hit, then nothing it started is left
+            self.limits_hit = self.group.exceeded()
+            self.group.close()
+            self.group = None
         if not restart:
             shutil.rmtree(self.private, ignore_errors=True)
