@@ -13,7 +13,17 @@ import sys
 
 import pytest
 from conftest import missing
-from test_sandbox import KERNELS, LIMITS, LIMITS_PROBE, run
+from test_sandbox import (
+    FORK_BOMB,
+    KERNELS,
+    LIMITS,
+    LIMITS_PROBE,
+    TREE_LIMITS,
+    left_running,
+    run,
+    run_cells,
+    tree_limits_or_skip,
+)
 
 from rnn_solutions.engine import confine, sandbox
 
@@ -182,3 +192,16 @@ def test_what_a_warm_confined_kernel_starts_ends_with_it(tmp_path, landlock):
             __import__("time").sleep(0.05)
         os.kill(pid, signal.SIGKILL)
         raise AssertionError(f"process {pid} outlived its kernel")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+def test_a_confined_fork_bomb_loses_its_cell_and_leaves_nothing(tmp_path, landlock, kind):
+    """The kernel's cgroup bounds a confined kernel's processes too: the cell is told, the
+    next runs in a fresh kernel, nothing is left."""
+    tree_limits_or_skip()
+    first, after = run_cells([FORK_BOMB, 'print("next cell ran")'], tmp_path, kind,
+                             **TREE_LIMITS)
+    assert first.startswith("this cell started more than 32 processes"), first
+    assert after == "next cell ran\n"
+    assert left_running("time.sleep(61.25)") == 0

@@ -259,3 +259,85 @@ def test_writing_past_a_limit_fails_with_its_error_and_the_kernel_goes_on(tmp_pa
     text = run(OVER_THE_LIMITS, tmp_path, kind, **LIMITS)
     assert text.splitlines() == ["tmp No space left on device", "file File too large",
                                  "fds Too many open files"], text
+
+
+# ---- what a kernel and everything it starts may use together (cgroup.py) -----------------
+
+TREE_LIMITS = {"max_processes": 32, "memory_bytes": 256 << 20}
+# each bounded, so that a machine without the limits survives them
+FORK_BOMB = """import os, time
+kids = []
+try:
+    for _ in range(100):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(61.25)
+            os._exit(0)
+        kids.append(pid)
+    print("not stopped")
+except OSError as exc:
+    print("stopped:", exc.strerror)
+"""
+MEMORY_IN_CHILDREN = """import os, time
+for _ in range(4):
+    if os.fork() == 0:
+        block = bytearray(100 << 20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        time.sleep(61.5)
+        os._exit(0)
+time.sleep(2)
+"""
+
+
+def tree_limits_or_skip():
+    """The grader may make cgroups with both limits here (a root grader), else skip."""
+    from conftest import missing
+
+    from rnn_solutions.engine import cgroup
+
+    if set(cgroup.usable()) != {"pids", "memory"}:
+        missing("a cgroup for each kernel", "grade as root, or delegate cgroups to the grader")
+
+
+def run_cells(cells, folder, kind, **settings):
+    """Each cell's outputs, as text, after a kernel of that kind ran them in turn."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb = execute(nb, folder, **KERNELS[kind], **settings)
+    return ["".join(o.get("text", "") + o.get("evalue", "") for o in c.outputs) for c in nb.cells]
+
+
+def left_running(marker):
+    """How many processes whose command line holds the marker still run."""
+    import subprocess
+
+    found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+    return len(found.stdout.split())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+def test_a_fork_bomb_loses_its_cell_and_leaves_nothing(tmp_path, kind):
+    """A cell whose processes pass the kernel's limit gets a message naming it; the next
+    cell runs in a fresh kernel; none of the processes is left on the machine."""
+    tree_limits_or_skip()
+    marker = "time.sleep(61.25)"
+    first, after = run_cells([FORK_BOMB, 'print("next cell ran")'], tmp_path, kind,
+                             **TREE_LIMITS)
+    assert first.startswith("this cell started more than 32 processes"), first
+    assert "stopped: Resource temporarily unavailable" in first, first
+    assert after == "next cell ran\n"
+    assert left_running(marker) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+def test_memory_taken_by_many_processes_is_bounded_in_all(tmp_path, kind):
+    """Four children of 100 MiB each pass a 256 MiB limit on the kernel's whole tree (no
+    one of them passes its own address-space limit): the cell is told, the next runs."""
+    tree_limits_or_skip()
+    first, after = run_cells([MEMORY_IN_CHILDREN, 'print("next cell ran")'], tmp_path, kind,
+                             **TREE_LIMITS)
+    assert first.startswith("this cell's processes used more than 256 MiB"), first
+    assert after == "next cell ran\n"
+    assert left_running("time.sleep(61.5)") == 0
