@@ -1,6 +1,7 @@
 """The judge decides alone: it honours one check session per graded cell, answers any
 bytes calmly, and lends the reference cell function only to the sequence case it runs."""
 
+import contextlib
 import json
 import socket
 import struct
@@ -162,7 +163,8 @@ MALFORMED = {
 @pytest.mark.parametrize("data", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_messages_are_answered_calmly(court, data):
     """Any bytes get an error reply or a closed connection, and the judge keeps serving."""
-    with connect(court) as sock:
+    # the judge may close before the last bytes are sent: a closed connection is an answer
+    with connect(court) as sock, contextlib.suppress(BrokenPipeError, ConnectionResetError):
         sock.sendall(data)
         sock.recv(100)
     court.open("test_rnn_cell_forward_structure")
