@@ -81,15 +81,20 @@ def completed(root):
 
 
 def processes():
-    """{pid: (parent pid, program)} of every process on this machine."""
+    """{pid: (parent pid, program)} of every process on this machine; a bwrap that runs
+    no kernel (the grader's check that bubblewrap works runs `true`) is "bwrap-check"."""
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            program = (stat.parent / "cmdline").read_bytes().split(b"\0")[0]
+            argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError):
             continue
-        found[int(stat.parent.name)] = (int(fields[1]), os.path.basename(program))
+        program = os.path.basename(argv[0])
+        if program == b"bwrap" and b"ipykernel_launcher" not in argv and \
+                not any(a.endswith(b"forkserver.py") for a in argv):
+            program = b"bwrap-check"
+        found[int(stat.parent.name)] = (int(fields[1]), program)
     return found
 
 
