@@ -113,6 +113,17 @@ class Group:
                     hit.append(name)
         return hit
 
+    def most_files(self):
+        """The most file descriptors one process of the group holds (an rlimit bounds
+        them, but one cell holding them all would fail every cell after it)."""
+        most = 0
+        for _, folder in list(self.folders.values())[:1]:
+            with contextlib.suppress(OSError), open(os.path.join(folder, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    with contextlib.suppress(OSError):
+                        most = max(most, len(os.listdir(f"/proc/{pid}/fd")))
+        return most
+
     def close(self):
         """Kill every process left in the groups, then remove them."""
         for _, folder in self.folders.values():

@@ -49,6 +49,11 @@ del _os, _sys, _path, _resource, _limit, _name, _value
 '''
 
 
+# A cell that leaves its kernel this close to its open_files would fail every cell after it
+# (the judge's connection needs a descriptor): the kernel is replaced. An honest kernel
+# holds about 70.
+FILES_MARGIN = 32
+
 # How often a running cell checks that its kernel is alive (nbclient: every second). A
 # submission whose function ends its process kills the kernel in every cell that calls it.
 ALIVE_EVERY = 0.05
@@ -103,6 +108,7 @@ class JudgedExecute(Execute):
         say_protection(self.log, self.mode())
         self.judge = Judge(self.declaration_of(resources), tcp=self.mode() == "landlock")
         self.kernels = []  # each kernel's {"cpu": seconds, "maxrss": KiB}, or None
+        self.limit_hit = []  # the limits the last cell ran into
         try:
             self._run_all(nb, resources, km)
         finally:
@@ -163,7 +169,12 @@ class JudgedExecute(Execute):
 
     def why_it_died(self):
         """The message of the cell a kernel died in: the limit it ran into, if one did."""
-        hit = getattr(self.last_km, "limits_hit", [])
+        hit = self.limit_hit or getattr(self.last_km, "limits_hit", [])
+        self.limit_hit = []
+        if "files" in hit:
+            return (f"this cell left more than {self.open_files - FILES_MARGIN} files open "
+                    f"(of the {self.open_files} a kernel may hold): they were closed, and "
+                    "the rest of the notebook ran in a fresh kernel")
         if "pids" in hit:
             return (f"this cell started more than {self.max_processes} processes and "
                     "threads at once: they were ended, and the rest of the notebook ran in "
@@ -206,8 +217,12 @@ class JudgedExecute(Execute):
             if grade_id:
                 self.judge.end()
         group = getattr(self.km, "group", None)
-        if group is not None and group.exceeded():  # what it started may hold the limit:
-            raise DeadKernelError("a limit of the kernel's group")  # a fresh kernel goes on
+        if group is not None:  # what it started may still hold the limit: a fresh kernel
+            self.limit_hit = group.exceeded()
+            if self.open_files and group.most_files() > self.open_files - FILES_MARGIN:
+                self.limit_hit.append("files")
+            if self.limit_hit:
+                raise DeadKernelError(f"the kernel's limits: {self.limit_hit}")
 
     def _prepare_kernel(self, nb, done):
         """Install the client and limits, then replay the cells that ran before a restart
