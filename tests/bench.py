@@ -60,7 +60,9 @@ def make_course(root, k, assignment):
     notebook = submissions.notebook_name(assignment)
     release = nbformat.read(ROOT / "release" / assignment / notebook, as_version=4)
     master = master_answers(nbformat.read(ROOT / "source" / assignment / notebook, 4))
-    mix = [None] + [e for e in CORPORA[assignment] if e.name != "loops_forever"]
+    # not the attacks on resources: they are bounded by design, not timed
+    mix = [None] + [e for e in CORPORA[assignment]
+                    if e.name != "loops_forever" and e.kind != "resource"]
     for i, entry in enumerate(islice(cycle(mix), k)):
         answers = master if entry is None else answers_of(entry, master)
         folder = root / "submitted" / f"s{i:03d}" / assignment

@@ -16,7 +16,7 @@ class Entry(NamedTuple):
     """One submission of the corpus."""
 
     name: str
-    kind: str  # buggy, valid, cheat, fault or active
+    kind: str  # buggy, valid, cheat, fault, active or resource
     expect: dict
     edits: dict = {}
     cells: dict = {}
@@ -301,6 +301,64 @@ SANDBOX = [
     Entry("looks_for_other_processes", "cheat", {}, before={CF: _PROCESSES}),
 ]
 
+# Attacks on the machine's resources, each bounded so that a machine without the limits
+# survives it (docs/grading.md, the sandbox): what the limits stop costs at most its cell.
+_FORK_BOMB = '''import os as _os, time as _time
+for _ in range(100):
+    try:
+        if _os.fork() == 0:
+            _time.sleep(20)
+            _os._exit(0)
+    except OSError:
+        break
+'''
+_MEMORY_IN_CHILDREN = '''import os as _os, time as _time
+for _ in range(4):  # 1.2 GiB in all, none past its own address-space limit
+    if _os.fork() == 0:
+        _block = bytearray(300 << 20)
+        for _i in range(0, len(_block), 4096):
+            _block[_i] = 1
+        _time.sleep(20)
+        _os._exit(0)
+_time.sleep(2)
+'''
+_FILLS_TMP = '''for _i in range(80):  # 320 MiB in 4 MiB files, past /tmp's 256 MiB
+    try:
+        with open(f"/tmp/fill{_i}", "wb") as _f:
+            _f.write(b"x" * (4 << 20))
+    except OSError:
+        break
+'''
+_FILLS_FOLDER = '''try:
+    with open("filler.bin", "wb") as _f:  # 320 MiB, past the largest file's 256 MiB
+        for _ in range(80):
+            _f.write(b"x" * (4 << 20))
+except OSError:
+    pass
+'''
+_HOLDS_FILES = '''_held = []
+try:
+    for _ in range(5000):
+        _held.append(open("/dev/null"))
+except OSError:
+    pass
+'''
+_SPINS_AFTER = '''import ctypes as _ctypes, os as _os
+if _os.fork() == 0:  # named, so that the test can look for it once grading is over
+    _ctypes.CDLL(None).prctl(15, b"rnn-spinner", 0, 0, 0)
+    while True:
+        pass
+'''
+
+RESOURCES = [
+    Entry("fork_bomb", "resource", {CF: 0}, before={CF: _FORK_BOMB}),
+    Entry("memory_in_children", "resource", {CF: 0}, before={CF: _MEMORY_IN_CHILDREN}),
+    Entry("fills_tmp", "resource", {}, before={CF: _FILLS_TMP}),
+    Entry("fills_its_folder", "resource", {}, before={CF: _FILLS_FOLDER}),
+    Entry("holds_files", "resource", {CF: 0}, before={CF: _HOLDS_FILES}),
+    Entry("spins_after_its_cell", "resource", {}, before={CF: _SPINS_AFTER}),
+]
+
 # What each active payload runs where a page lets it: a marker the browser test reads,
 # then what an attacker wants, a shell on the instructor's server through its REST API.
 PAYLOAD = ("(top.PWNED=top.PWNED||[]).push(1);fetch('/api/terminals',{method:'POST',"
@@ -349,4 +407,4 @@ ACTIVE = [
     Entry("files_beside_the_notebook", "active", {}, markdown=("Open [my derivation](derivation.html) or [the figure](figure.svg) or ![figure](figure.svg)",), files={"derivation.html": f"<h1>Derivation</h1><script>{PAYLOAD}</script>", "figure.svg": _SVG.format(js=PAYLOAD), "notes/page.xml": f'<html xmlns="http://www.w3.org/1999/xhtml"><script>{PAYLOAD}</script></html>', "rnncheck/checker.py": "print('not the course checker')\n"}),
 ]
 
-CORPUS = BUGGY + VALID + CHEAT + FORGERY + FAULT + SANDBOX + ACTIVE
+CORPUS = BUGGY + VALID + CHEAT + FORGERY + FAULT + SANDBOX + ACTIVE + RESOURCES

@@ -70,6 +70,43 @@ def full_points(assignment):
 FULL = full_points(ASSIGNMENT)  # exercise -> points, from the master notebook
 
 
+class Watch:
+    """The machine's free memory and disk and its number of processes, sampled every
+    tenth of a second while a class is graded: their extremes, and their values before."""
+
+    def __init__(self):
+        import shutil
+        import threading
+
+        self.read = lambda: (memory_available(), shutil.disk_usage("/tmp").free,
+                             len([p for p in os.listdir("/proc") if p.isdigit()]))
+        self.before = self.read()
+        self.lowest, self.most, self.done = list(self.before), self.before[2], False
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        while not self.done:
+            memory, disk, count = self.read()
+            self.lowest = [min(self.lowest[0], memory), min(self.lowest[1], disk)]
+            self.most = max(self.most, count)
+            time.sleep(0.1)
+
+    def stop(self):
+        self.done = True
+        self.thread.join()
+        return self
+
+
+def memory_available():
+    """The machine's available memory, in bytes."""
+    with open("/proc/meminfo") as f:
+        return next(int(line.split()[1]) << 10 for line in f if line.startswith("MemAvailable"))
+
+
+WATCHED = {}  # sandbox mode -> Watch of its corpus run
+
+
 @pytest.fixture(scope="module", params=["bubblewrap", "landlock"])
 def graded(tmp_path_factory, request):
     """The corpus course, every entry autograded by the class grader (feedback and export,
@@ -80,13 +117,21 @@ def graded(tmp_path_factory, request):
     code = ("import os\nfrom rnn_solutions.engine import classgrader\n"
             f"print(classgrader.autograde({str(root)!r}, {ASSIGNMENT!r}, jobs=3, "
             "out=open(os.devnull, 'w')))")
+    watch = Watch()
     if request.param == "landlock":
         run = in_a_container(code)
         assert run.stdout == "{}\n", run.stderr[-3000:]
     else:
         with open(os.devnull, "w") as quiet:
             assert classgrader.autograde(root, ASSIGNMENT, jobs=3, out=quiet) == {}
+    WATCHED[request.param] = watch.stop()
     return root
+
+
+# where the grader may not make pids groups (the reproduced container condition), a
+# bounded fork bomb runs to its end: its cell is not stopped (full points), and its
+# processes end with the kernel
+UNBOUNDED = {"bubblewrap": {}, "landlock": {"fork_bomb": FULL}}
 
 
 def mode_of(root):
@@ -102,20 +147,20 @@ def scores(graded):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("entry", CORPUS, ids=[e.name for e in CORPUS])
-def test_entry_earns_exactly_its_expected_points(scores, entry):
+def test_entry_earns_exactly_its_expected_points(graded, scores, entry):
     """Buggy and cheating functions lose their own points only; valid ones and faults in
     other functions cost nothing."""
-    expected = {**FULL, **entry.expect}
+    expected = {**FULL, **entry.expect, **UNBOUNDED[mode_of(graded)].get(entry.name, {})}
     assert scores[entry.name] == pytest.approx(expected), entry.kind
 
 
 def test_corpus_covers_every_class():
-    """At least 25 buggy variants, 8 valid alternatives, 8 cheats, 4 runtime faults and 12
-    kinds of active content."""
+    """At least 25 buggy variants, 8 valid alternatives, 8 cheats, 4 runtime faults, 12
+    kinds of active content and 6 attacks on the machine's resources."""
     kinds = [e.kind for e in CORPUS]
     assert kinds.count("buggy") >= 25 and kinds.count("valid") >= 8
     assert kinds.count("cheat") >= 8 and kinds.count("fault") >= 4
-    assert kinds.count("active") >= 12
+    assert kinds.count("active") >= 12 and kinds.count("resource") >= 6
 
 
 @pytest.mark.slow
@@ -230,6 +275,28 @@ def test_no_kernel_sees_another_process(graded):
     else:
         assert lines[1] == "CANNOT LIST /proc", lines
         assert [line.split()[0] for line in lines[2:]] == ["CANNOT", "CANNOT"], lines
+
+
+@pytest.mark.slow
+def test_the_machine_kept_its_resources_while_the_attacks_ran(graded):
+    """Three kernels at once, among them the fork bomb, the memory hog and the fillers of
+    /tmp and the notebook's folder, never took more than their limits allow: free memory
+    stayed above what it was less three kernels' memory and /tmp, free disk above what it
+    was less three largest files, and the processes below three kernels' limit more."""
+    watch, jobs = WATCHED[mode_of(graded)], 3
+    memory, disk, count = watch.before
+    assert watch.lowest[0] > memory - jobs * ((1 << 30) + (256 << 20)) - (1 << 30), watch.lowest
+    assert watch.lowest[1] > disk - jobs * (256 << 20) - (1 << 30), watch.lowest
+    assert watch.most < count + jobs * (64 + 32) + 100, watch.most
+
+
+@pytest.mark.slow
+def test_nothing_a_kernel_started_outlives_it(graded):
+    """The process a submission left spinning after its cell is gone once grading is over."""
+    import subprocess
+
+    assert subprocess.run(["pgrep", "-x", "rnn-spinner"], capture_output=True,
+                          text=True).stdout == ""
 
 
 @pytest.mark.slow
