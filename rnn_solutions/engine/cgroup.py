@@ -125,7 +125,8 @@ class Group:
         return most
 
     def close(self):
-        """Kill every process left in the groups, then remove them."""
+        """Kill every process left in the groups, then remove them (a group stays busy
+        until its killed processes are reaped: removed later by sweep() if not now)."""
         for _, folder in self.folders.values():
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
@@ -134,19 +135,41 @@ class Group:
                         pids = [int(pid) for pid in f.read().split()]
                 except OSError:
                     break
-                if not pids:
-                    break
                 for pid in pids:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
-                time.sleep(0.01)
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
+                try:
+                    os.rmdir(folder)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # busy: processes still ending
+                    time.sleep(0.01)
         self.folders = {}
+
+
+_swept = []  # whether this process swept already
+STALE = 600  # seconds after which an empty kernel group is another run's leftover
+
+
+def sweep():
+    """Remove the empty kernel groups older than STALE seconds (a grader killed before it
+    could remove its own)."""
+    for _, parent in usable().values():
+        with contextlib.suppress(OSError):
+            for name in os.listdir(parent):
+                folder = os.path.join(parent, name)
+                with contextlib.suppress(OSError):
+                    if name.startswith("rnn-kernel-") and \
+                            time.time() - os.stat(folder).st_mtime > STALE:
+                        os.rmdir(folder)  # refused while a process is in it
 
 
 def make(max_processes, memory_bytes):
     """A Group for one kernel, or None where no limit of the two can be set by a group."""
+    if not _swept:
+        _swept.append(True)
+        sweep()
     group = Group(max_processes, memory_bytes)
     return group if group.folders else None
 
