@@ -148,13 +148,12 @@ def map_ids(pid, unshared, mapped):
     os.close(mapped[1])
 
 
-def reap():
-    """Collect the supervisors that ended (their CPU counts towards this process's)."""
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0]:
+def reap(wait=False):
+    """Collect the children that ended (the server's: supervisors, whose CPU counts
+    towards its own); wait -- for every child, also those still ending."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, 0 if wait else os.WNOHANG)[0]:
             pass
-    except ChildProcessError:
-        pass
 
 
 def supervise(conn, unshared, mapped):
@@ -176,15 +175,32 @@ def supervise(conn, unshared, mapped):
     call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
     os.close(unshared[1])
     os.close(mapped[0])
-    request, groups = read_request(conn)
+    # PID 1 of the new PID namespace forks the kernel
+    run_kernel(conn, *read_request(conn), prepare_kernel)
+
+
+def supervise_confined(conn):
+    """In the forked child, where namespaces are refused: fork the kernel, confined by the
+    request's rules (confine.py), relay signals to it, report how it ended, and kill
+    every process it left (orphans come to us: we are their subreaper)."""
+    call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    run_kernel(conn, *read_request(conn), prepare_confined)
+    kill_descendants()
+
+
+def run_kernel(conn, request, groups, prepare):
+    """Fork the kernel's process: it joins the kernel's groups, runs prepare(request,
+    ready) (which returns in the kernel), then starts ipykernel. Report its PID (or why it
+    failed), relay the grader's signals to it, and report how it ended."""
     ready_r, ready_w = os.pipe()
     pid = os.fork()
-    if pid == 0:  # PID 1 of the new PID namespace, which forks the kernel
+    if pid == 0:
         conn.close()  # the student's code must not talk to the grader through it
         os.close(ready_r)
         try:
             join_groups(groups)
-            prepare_kernel(request, ready_w)
+            prepare(request, ready_w)
         except BaseException as exc:  # noqa: BLE001 -- reported to the grader, then exit
             os.write(ready_w, f"{type(exc).__name__}: {exc}".encode())
             os._exit(70)
@@ -202,40 +218,14 @@ def supervise(conn, unshared, mapped):
                 "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss})
 
 
-def supervise_confined(conn):
-    """In the forked child, where namespaces are refused: fork the kernel, confined by the
-    request's rules (confine.py), relay signals to it, report how it ended, and kill
-    every process it left (orphans come to us: we are their subreaper)."""
-    call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    request, groups = read_request(conn)
-    ready_r, ready_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        conn.close()
-        os.close(ready_r)
-        try:
-            join_groups(groups)
-            os.setsid()  # no terminal, no process group of the server's
-            confine().apply(request["confine"])
-            request["cwd"] = request["work"]  # no mount namespace: the copy's own path
-            prepare_environment(request)
-        except BaseException as exc:  # noqa: BLE001 -- reported to the grader, then exit
-            os.write(ready_w, f"{type(exc).__name__}: {exc}".encode())
-            os._exit(70)
-        os.close(ready_w)
-        start_kernel(request)
-    os.close(ready_w)
-    for fd in groups:
-        os.close(fd)
-    failure = os.read(ready_r, 4096).decode()
-    os.close(ready_r)
-    send(conn, {"error": failure} if failure else {"pid": pid})
-    relay(conn, pid)
-    _, status, usage = os.wait4(pid, 0)
-    kill_descendants()
-    send(conn, {"exit": os.waitstatus_to_exitcode(status),
-                "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss})
+def prepare_confined(request, ready):
+    """In the kernel's process, where namespaces are refused: a session of its own, its
+    rules (confine.py), its environment, in its notebook's copy (no mount namespace can
+    put the copy at the notebook's path)."""
+    os.setsid()  # no terminal, no process group of the server's
+    confine().apply(request["confine"])
+    request["cwd"] = request["work"]
+    prepare_environment(request)
 
 
 def kill_descendants():
@@ -251,14 +241,7 @@ def kill_descendants():
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        reap_all()
-
-
-def reap_all():
-    """Wait for every child that has ended or is ending."""
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, 0)[0]:
-            pass
+        reap(wait=True)
 
 
 def confine():
