@@ -221,8 +221,7 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
         print(f"regraded after an interrupted run: {', '.join(interrupted)}", file=out)
     progress = Progress(len(todo), out)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # workers side by side: no BLAS spinning
-    kind = sandbox.mode() if \
-        submissions.course_config(root).JudgedExecute.get("sandbox", True) else "none"
+    kind = sandbox.mode_for(submissions.course_config(root).JudgedExecute.get("sandbox", True))
     execute.say_protection(None, kind)  # the log says it once, below: not every worker
     results = _on_dask(root, assignment, todo, jobs, dask) if dask else \
         _on_processes(root, assignment, todo, jobs, out, warm, server if todo else None)

@@ -99,7 +99,7 @@ class JudgedExecute(Execute):
 
     def mode(self):
         """How this grader's kernels are sandboxed (sandbox.mode(), or "none")."""
-        return sandbox.mode() if self.sandbox else "none"
+        return sandbox.mode_for(self.sandbox)
 
     def preprocess(self, nb, resources=None, km=None):
         if self.require_sandbox and self.mode() == "none":

@@ -116,6 +116,11 @@ def mode():
     return "none"
 
 
+def mode_for(sandboxed=True):
+    """mode(), or "none" where the course turned the sandbox off (its `sandbox` setting)."""
+    return mode() if sandboxed else "none"
+
+
 def protection(kind=None):
     """In words, what protects the course from kernels sandboxed by `kind` (a mode();
     this machine's if None)."""
@@ -640,8 +645,8 @@ class GradingKernelManager(AsyncKernelManager):
         self.connection_file = os.path.join(self.private, "connection.json")
 
     def mode(self):
-        """How this kernel is sandboxed: sandbox.mode(), or "none" if told not to."""
-        return mode() if self.sandbox else "none"
+        """How this kernel is sandboxed: mode(), or "none" if told not to."""
+        return mode_for(self.sandbox)
 
     def tcp_ports(self):
         """The TCP ports the kernel binds (where it talks TCP)."""

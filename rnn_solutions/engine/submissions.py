@@ -134,8 +134,8 @@ def unsandboxed(root):
     from rnn_solutions.engine import sandbox
 
     judged = course_config(root).get("JudgedExecute", {})
-    if judged.get("require_sandbox") and (judged.get("sandbox") is False
-                                          or sandbox.mode() == "none"):
+    if judged.get("require_sandbox") and \
+            sandbox.mode_for(judged.get("sandbox", True)) == "none":
         return ("nothing graded: c.JudgedExecute.require_sandbox is True, and "
                 + sandbox.WARNING)
     return None
