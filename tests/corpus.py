@@ -303,25 +303,37 @@ SANDBOX = [
 
 # Attacks on the machine's resources, each bounded so that a machine without the limits
 # survives it (docs/grading.md, the sandbox): what the limits stop costs at most its cell.
-_FORK_BOMB = '''import os as _os, time as _time
-for _ in range(100):
-    try:
+# Named, so that the tests can look for them once grading is over (tests/test_sandbox.py
+# runs the same two against smaller limits).
+FORK_BOMB = '''import ctypes as _ctypes, os as _os, time as _time
+try:
+    for _ in range(100):
         if _os.fork() == 0:
+            _ctypes.CDLL(None).prctl(15, b"rnn-bomb", 0, 0, 0)
             _time.sleep(20)
             _os._exit(0)
-    except OSError:
-        break
+    print("not stopped")
+except OSError as _exc:
+    print("stopped:", _exc.strerror)
 '''
-_MEMORY_IN_CHILDREN = '''import os as _os, time as _time
-for _ in range(4):  # 1.2 GiB in all, none past its own address-space limit
+
+
+def memory_in_children(mib):
+    """Code that starts four children of `mib` MiB each (none past its own address-space
+    limit), named rnn-hog, and waits for them to fill it."""
+    return f'''import ctypes as _ctypes, os as _os, time as _time
+for _ in range(4):
     if _os.fork() == 0:
-        _block = bytearray(300 << 20)
+        _ctypes.CDLL(None).prctl(15, b"rnn-hog", 0, 0, 0)
+        _block = bytearray({mib} << 20)
         for _i in range(0, len(_block), 4096):
             _block[_i] = 1
         _time.sleep(20)
         _os._exit(0)
 _time.sleep(2)
 '''
+
+
 _FILLS_TMP = '''for _i in range(80):  # 320 MiB in 4 MiB files, past /tmp's 256 MiB
     try:
         with open(f"/tmp/fill{_i}", "wb") as _f:
@@ -351,8 +363,8 @@ if _os.fork() == 0:  # named, so that the test can look for it once grading is o
 '''
 
 RESOURCES = [
-    Entry("fork_bomb", "resource", {CF: 0}, before={CF: _FORK_BOMB}),
-    Entry("memory_in_children", "resource", {CF: 0}, before={CF: _MEMORY_IN_CHILDREN}),
+    Entry("fork_bomb", "resource", {CF: 0}, before={CF: FORK_BOMB}),
+    Entry("memory_in_children", "resource", {CF: 0}, before={CF: memory_in_children(300)}),
     Entry("fills_tmp", "resource", {}, before={CF: _FILLS_TMP}),
     Entry("fills_its_folder", "resource", {}, before={CF: _FILLS_FOLDER}),
     Entry("holds_files", "resource", {CF: 0}, before={CF: _HOLDS_FILES}),

@@ -292,11 +292,15 @@ def test_the_machine_kept_its_resources_while_the_attacks_ran(graded):
 
 @pytest.mark.slow
 def test_nothing_a_kernel_started_outlives_it(graded):
-    """The process a submission left spinning after its cell is gone once grading is over."""
+    """The process a submission left spinning after its cell is gone once grading is over,
+    and so are the fork bomb's and the memory hog's children."""
     import subprocess
+
+    from test_sandbox import left_running
 
     assert subprocess.run(["pgrep", "-x", "rnn-spinner"], capture_output=True,
                           text=True).stdout == ""
+    assert left_running("rnn-bomb") == left_running("rnn-hog") == 0
 
 
 @pytest.mark.slow

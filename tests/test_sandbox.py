@@ -7,6 +7,7 @@ import sys
 import nbformat
 import pytest
 from conftest import CONFIG, execute
+from corpus import FORK_BOMB, memory_in_children
 
 from rnn_solutions.engine import sandbox
 from rnn_solutions.engine.execute import JudgedExecute
@@ -264,33 +265,9 @@ def test_writing_past_a_limit_fails_with_its_error_and_the_kernel_goes_on(tmp_pa
 # ---- what a kernel and everything it starts may use together (cgroup.py) -----------------
 
 TREE_LIMITS = {"max_processes": 32, "memory_bytes": 256 << 20}
-# each bounded, so that a machine without the limits survives them
-# the children name themselves, so that the tests can look for them once grading is over
-FORK_BOMB = """import ctypes, os, time
-kids = []
-try:
-    for _ in range(100):
-        pid = os.fork()
-        if pid == 0:
-            ctypes.CDLL(None).prctl(15, b"rnn-bomb", 0, 0, 0)
-            time.sleep(60)
-            os._exit(0)
-        kids.append(pid)
-    print("not stopped")
-except OSError as exc:
-    print("stopped:", exc.strerror)
-"""
-MEMORY_IN_CHILDREN = """import ctypes, os, time
-for _ in range(4):
-    if os.fork() == 0:
-        ctypes.CDLL(None).prctl(15, b"rnn-hog", 0, 0, 0)
-        block = bytearray(100 << 20)
-        for i in range(0, len(block), 4096):
-            block[i] = 1
-        time.sleep(60)
-        os._exit(0)
-time.sleep(2)
-"""
+# the corpus's fork bomb and memory hog, bounded so that a machine without the limits
+# survives them
+MEMORY_IN_CHILDREN = memory_in_children(100)  # four of 100 MiB: 400 MiB together
 
 
 def tree_limits_or_skip():
