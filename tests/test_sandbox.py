@@ -107,6 +107,21 @@ def test_kernel_cannot_write_the_machines_settings(tmp_path, kind):
     assert run(code, tmp_path, kind).startswith("refused:")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+def test_kernel_cannot_write_in_the_judges_folder(tmp_path, kind):
+    """The judge's folder (its socket, shared by the notebook's kernels) is read-only to
+    the kernel: what it wrote there would outlive it, beyond its folder's limits."""
+    code = ('import glob\n'
+            'folder = glob.glob("/tmp/rnn-grading-*/rnn-judge-*")[0]\n'
+            'try:\n'
+            '    open(folder + "/filler", "w").write("x")\n'
+            '    print("written")\n'
+            'except OSError as exc:\n'
+            '    print("refused:", exc.strerror)')
+    assert run(code, tmp_path, kind) == "refused: Read-only file system\n"
+
+
 FINGERPRINT = '''import os, sys
 ip = get_ipython()
 print("pid", os.getpid(), "cwd", os.getcwd(), "path0", sys.path[0])

@@ -403,9 +403,10 @@ def make_filesystem(request):
     os.mkdir(f"{NEW_ROOT}/tmp")
     size = f",size={request['tmp_bytes']}" if request.get("tmp_bytes") else ""
     mount("tmpfs", f"{NEW_ROOT}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0755{size}")
-    for path in [p for p in request["keep"] if under(p, "/tmp")] + \
-            [request["private"], *request["binds"]]:
+    for path in [p for p in request["keep"] if under(p, "/tmp")] + [request["private"]]:
         bind(path, path)
+    for path in request["binds"]:  # the judge's socket: connecting needs no write access
+        bind(path, path, readonly=True)
     bind(request["work"], request["cwd"])
     os.makedirs(f"{NEW_ROOT}/tmp/matplotlib")
     os.mkdir(f"{NEW_ROOT}/.old")
@@ -436,7 +437,7 @@ def make_dev():
             bind(path, path)
 
 
-def bind(source, target):
+def bind(source, target, readonly=False):
     """Bind source (and what is mounted under it) at target in the new root."""
     inside = NEW_ROOT + target
     if os.path.isdir(source):
@@ -445,6 +446,8 @@ def bind(source, target):
         os.makedirs(os.path.dirname(inside), exist_ok=True)
         open(inside, "a").close()
     mount(source, inside, None, MS_BIND | MS_REC)
+    if readonly:
+        mount(source, inside, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
 def mount_points():

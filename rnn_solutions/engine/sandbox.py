@@ -204,7 +204,7 @@ def wrap(cmd, cwd, private, binds, env=None, tmp_bytes=0):
     """The kernel command `cmd`, sandboxed, seeing a writable copy of `cwd` at its path.
 
     private -- the kernel's own folder (sockets, connection file); binds -- more folders
-    the kernel must reach (the judge's socket); env -- the only environment variables it
+    the kernel must reach, read-only (the judge's socket); env -- the only environment variables it
     gets besides PATH, LANG and HOME (the kernelspec's); tmp_bytes -- the size of its /tmp.
     """
     work, fonts = notebook_copy(cwd, private), os.path.join(private, "matplotlib")
@@ -212,8 +212,9 @@ def wrap(cmd, cwd, private, binds, env=None, tmp_bytes=0):
     args = [bwrap_path(), *options(cmd[0], tmp_bytes), "--setenv", "MPLCONFIGDIR", fonts]
     for name, value in (env or {}).items():
         args += ["--setenv", name, value]
-    for path in (private, *binds):
-        args += ["--bind", path, path]
+    args += ["--bind", private, private]
+    for path in binds:  # the judge's socket: connecting needs no write access
+        args += ["--ro-bind", path, path]
     args += ["--bind", work, cwd, "--chdir", cwd]
     return [*args, "--", *cmd]
 
