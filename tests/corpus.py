@@ -348,6 +348,11 @@ _FILLS_FOLDER = '''try:
 except OSError:
     pass
 '''
+_FILLS_FOLDER_IN_FILES = '''for _i in range(4):  # 800 MiB in files of 200 MiB: each one allowed
+    with open(f"filler{_i}.bin", "wb") as _f:
+        for _ in range(50):
+            _f.write(b"x" * (4 << 20))
+'''
 _HOLDS_FILES = '''_held = []
 try:
     for _ in range(5000):
@@ -367,6 +372,7 @@ RESOURCES = [
     Entry("memory_in_children", "resource", {CF: 0}, before={CF: memory_in_children(300)}),
     Entry("fills_tmp", "resource", {}, before={CF: _FILLS_TMP}),
     Entry("fills_its_folder", "resource", {}, before={CF: _FILLS_FOLDER}),
+    Entry("fills_its_folder_in_files", "resource", {CF: 0}, before={CF: _FILLS_FOLDER_IN_FILES}),
     Entry("holds_files", "resource", {CF: 0}, before={CF: _HOLDS_FILES}),
     Entry("spins_after_its_cell", "resource", {}, before={CF: _SPINS_AFTER}),
 ]

@@ -128,12 +128,6 @@ def graded(tmp_path_factory, request):
     return root
 
 
-# where the grader may not make pids groups (the reproduced container condition), a
-# bounded fork bomb runs to its end: its cell is not stopped (full points), and its
-# processes end with the kernel
-UNBOUNDED = {"bubblewrap": {}, "landlock": {"fork_bomb": FULL}}
-
-
 def mode_of(root):
     """The sandbox the corpus course at root was graded in."""
     return "landlock" if "landlock" in root.name else "bubblewrap"
@@ -150,17 +144,17 @@ def scores(graded):
 def test_entry_earns_exactly_its_expected_points(graded, scores, entry):
     """Buggy and cheating functions lose their own points only; valid ones and faults in
     other functions cost nothing."""
-    expected = {**FULL, **entry.expect, **UNBOUNDED[mode_of(graded)].get(entry.name, {})}
+    expected = {**FULL, **entry.expect}
     assert scores[entry.name] == pytest.approx(expected), entry.kind
 
 
 def test_corpus_covers_every_class():
     """At least 25 buggy variants, 8 valid alternatives, 8 cheats, 4 runtime faults, 12
-    kinds of active content and 6 attacks on the machine's resources."""
+    kinds of active content and 7 attacks on the machine's resources."""
     kinds = [e.kind for e in CORPUS]
     assert kinds.count("buggy") >= 25 and kinds.count("valid") >= 8
     assert kinds.count("cheat") >= 8 and kinds.count("fault") >= 4
-    assert kinds.count("active") >= 12 and kinds.count("resource") >= 6
+    assert kinds.count("active") >= 12 and kinds.count("resource") >= 7
 
 
 @pytest.mark.slow
@@ -282,11 +276,12 @@ def test_the_machine_kept_its_resources_while_the_attacks_ran(graded):
     """Three kernels at once, among them the fork bomb, the memory hog and the fillers of
     /tmp and the notebook's folder, never took more than their limits allow: free memory
     stayed above what it was less three kernels' memory and /tmp, free disk above what it
-    was less three largest files, and the processes below three kernels' limit more."""
+    was less three kernels' folders and a quarter second's writing (the watchdog's), and
+    the processes below three kernels' limit more."""
     watch, jobs = WATCHED[mode_of(graded)], 3
     memory, disk, count = watch.before
     assert watch.lowest[0] > memory - jobs * ((1 << 30) + (256 << 20)) - (1 << 30), watch.lowest
-    assert watch.lowest[1] > disk - jobs * (256 << 20) - (1 << 30), watch.lowest
+    assert watch.lowest[1] > disk - jobs * ((512 << 20) + (256 << 20)) - (1 << 30), watch.lowest
     assert watch.most < count + jobs * (64 + 32) + 100, watch.most
 
 

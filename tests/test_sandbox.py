@@ -355,3 +355,77 @@ def test_memory_taken_by_many_processes_is_bounded_in_all(tmp_path, kind):
     assert first.startswith("this cell's processes used more than 256 MiB"), first
     assert after == "next cell ran\n"
     assert left_running("rnn-hog") == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+def test_without_a_pids_group_the_watchdog_counts_processes(tmp_path, monkeypatch, kind):
+    """Where only memory groups can be made (a container's condition), the processes
+    counted in it bound the tree: the cell is told, the next runs, none is left."""
+    from rnn_solutions.engine import cgroup
+
+    tree_limits_or_skip()
+    found = cgroup.usable()
+    monkeypatch.setattr(cgroup, "usable", lambda: {"memory": found["memory"]})
+    first, after = run_cells([FORK_BOMB, 'print("next cell ran")'], tmp_path, kind,
+                             **TREE_LIMITS)
+    assert first.startswith("this cell started more than 32 processes"), first
+    assert after == "next cell ran\n"
+    assert left_running("rnn-bomb") == 0
+
+
+@pytest.mark.slow
+def test_without_any_group_the_watchdog_counts_a_plain_kernels_tree(tmp_path, monkeypatch):
+    """Where no cgroup may be made, the processes below a plain kernel's bwrap are
+    counted: the cell is told, the next runs, none is left. (A warm kernel's PIDs are its
+    namespace's: uncounted, bounded per process only.)"""
+    from rnn_solutions.engine import cgroup
+
+    monkeypatch.setattr(cgroup, "make", lambda *limits: None)
+    first, after = run_cells([FORK_BOMB, 'print("next cell ran")'], tmp_path, "plain",
+                             **TREE_LIMITS)
+    assert first.startswith("this cell started more than 32 processes"), first
+    assert after == "next cell ran\n"
+    assert left_running("rnn-bomb") == 0
+
+
+FILLS_IN_FILES = '''for _i in range(3):  # 120 MiB in files of 40 MiB, each one allowed
+    with open(f"filler{_i}.bin", "wb") as _f:
+        _f.write(b"x" * (40 << 20))
+print("written")
+'''
+MANY_FILES = '''import os
+os.mkdir("many")
+for _i in range(3000):
+    open(f"many/{_i}", "w").close()
+print("written")
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KERNELS)
+@pytest.mark.parametrize(("code", "limit"), [(FILLS_IN_FILES, {"disk_bytes": 64 << 20}),
+                                             (MANY_FILES, {"max_files": 1000})])
+def test_what_a_kernel_writes_is_bounded_in_all(tmp_path, kind, code, limit):
+    """Files each under the size limit pass the folder's limit together, or too many
+    files do: the cell is told, the next runs in a fresh copy of the folder."""
+    first, after = run_cells([code, 'import os\nprint(sorted(os.listdir(".")))'], tmp_path,
+                             kind, **limit)
+    assert first.startswith("this cell wrote more than "), first
+    assert (" 1000 files" if "max_files" in limit else " 64 MiB") in first, first
+    assert after == "[]\n"
+
+
+def test_written_counts_what_the_disk_holds(tmp_path):
+    """A sparse file's holes take no disk; the walk stops past max_files entries."""
+    from rnn_solutions.engine.watchdog import written
+
+    with open(tmp_path / "sparse", "wb") as f:
+        f.seek(1 << 30)
+        f.write(b"x")
+    (tmp_path / "dense").write_bytes(b"x" * (1 << 20))
+    size, files = written(tmp_path, 100)
+    assert (1 << 20) <= size < (1 << 20) + (1 << 16) and files == 2, (size, files)
+    for i in range(50):
+        (tmp_path / f"f{i}").touch()
+    assert written(tmp_path, 10)[1] == 11

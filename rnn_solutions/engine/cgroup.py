@@ -124,9 +124,18 @@ class Group:
                         most = max(most, len(os.listdir(f"/proc/{pid}/fd")))
         return most
 
-    def close(self):
-        """Kill every process left in the groups, then remove them (a group stays busy
-        until its killed processes are reaped: removed later by sweep() if not now)."""
+    def tasks(self):
+        """How many processes and threads are in the group now (0 if it cannot be read)."""
+        for version, folder in self.folders.values():
+            with contextlib.suppress(OSError), \
+                    open(os.path.join(folder, "tasks" if version == 1 else "cgroup.threads")) as f:
+                return len(f.read().split())
+        return 0
+
+    def kill(self, remove=False):
+        """Kill every process in the groups (those forked meanwhile too); remove=True:
+        then remove the groups (one stays busy until its killed processes are reaped:
+        removed later by sweep() if not now)."""
         for _, folder in self.folders.values():
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
@@ -138,6 +147,10 @@ class Group:
                 for pid in pids:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
+                if not remove:
+                    if not pids:
+                        break
+                    continue
                 try:
                     os.rmdir(folder)
                     break
@@ -145,6 +158,10 @@ class Group:
                     break
                 except OSError:  # busy: processes still ending
                     time.sleep(0.01)
+
+    def close(self):
+        """Kill every process left in the groups, then remove them."""
+        self.kill(remove=True)
         self.folders = {}
 
 

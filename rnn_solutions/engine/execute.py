@@ -87,11 +87,16 @@ class JudgedExecute(Execute):
     cpu_seconds = Integer(600, help="CPU seconds a kernel may use in all, over every "
                           "cell (RLIMIT_CPU)").tag(config=True)
     max_processes = Integer(64, help="Processes and threads a kernel may hold at once "
-                            "(a cgroup's pids.max, where the grader may make one)").tag(
-                                config=True)
+                            "(a cgroup's pids.max where the grader may make one, else "
+                            "watched: watchdog.py)").tag(config=True)
     memory_bytes = Integer(1 << 30, help="Memory of all a kernel's processes, its /tmp "
                            "included (a cgroup's, where the grader may make one)").tag(
                                config=True)
+    disk_bytes = Integer(512 << 20, help="Bytes a kernel may write to its folder in all: "
+                         "the notebook's copy, its HOME and /tmp where namespaces are "
+                         "refused (watched: watchdog.py)").tag(config=True)
+    max_files = Integer(10000, help="Files and folders a kernel may have in its folder "
+                        "(watched: watchdog.py)").tag(config=True)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", sandbox.GradingKernelManager)
@@ -138,7 +143,8 @@ class JudgedExecute(Execute):
         km.sandbox, km.warm, km.binds = self.sandbox, self.warm_kernels, [self.judge.folder]
         km.judge_port = self.judge.address[1] if isinstance(self.judge.address, tuple) else 0
         km.tmp_bytes, km.max_processes = self.tmp_bytes, self.max_processes
-        km.memory_bytes = self.memory_bytes
+        km.memory_bytes, km.disk_bytes, km.max_files = (self.memory_bytes, self.disk_bytes,
+                                                        self.max_files)
         self.last_km = km  # nbclient forgets it when the kernel ends
         return km
 
@@ -183,6 +189,11 @@ class JudgedExecute(Execute):
             return (f"this cell's processes used more than {self.memory_bytes >> 20} MiB of "
                     "memory (what they wrote to /tmp included): they were ended, and the "
                     "rest of the notebook ran in a fresh kernel")
+        if "disk" in hit:
+            return (f"this cell wrote more than {self.disk_bytes >> 20} MiB, or more than "
+                    f"{self.max_files} files, in the notebook's folder: the kernel was "
+                    "ended, its files deleted, and the rest of the notebook ran in a fresh "
+                    "kernel")
         return ("the kernel died while this cell ran: the code called exit() or os._exit(), "
                 "crashed, or ran out of memory")
 
@@ -191,6 +202,10 @@ class JudgedExecute(Execute):
         of every second: a kernel's death ends its cell at once."""
         while True:
             await asyncio.sleep(ALIVE_EVERY)
+            hit = self.km.watchdog.check() if self.km and self.km.watchdog else []
+            if hit:  # the kernel is ended: the check below finds it dead
+                self.limit_hit = hit
+                await self._end_kernel()
             try:
                 await self._async_check_alive()
             except DeadKernelError:
@@ -216,13 +231,21 @@ class JudgedExecute(Execute):
         finally:
             if grade_id:
                 self.judge.end()
-        group = getattr(self.km, "group", None)
-        if group is not None:  # what it started may still hold the limit: a fresh kernel
-            self.limit_hit = group.exceeded()
+        # what it started or wrote may still hold a limit: then a fresh kernel
+        group, watchdog = getattr(self.km, "group", None), getattr(self.km, "watchdog", None)
+        self.limit_hit = watchdog.check(walk=True) if watchdog else []
+        if group is not None:
+            self.limit_hit += group.exceeded()
             if self.open_files and group.most_files() > self.open_files - FILES_MARGIN:
                 self.limit_hit.append("files")
-            if self.limit_hit:
-                raise DeadKernelError(f"the kernel's limits: {self.limit_hit}")
+        if self.limit_hit:
+            raise DeadKernelError(f"the kernel's limits: {self.limit_hit}")
+
+    async def _end_kernel(self):
+        """Kill the kernel and every process it started."""
+        self.km.watchdog.kill()
+        if self.km.provisioner is not None:
+            await self.km.provisioner.kill()
 
     def _prepare_kernel(self, nb, done):
         """Install the client and limits, then replay the cells that ran before a restart

@@ -56,6 +56,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, Integer, List, Type, Unicode
 
 from rnn_solutions.engine import cgroup, confine
+from rnn_solutions.engine.watchdog import Watchdog
 
 WARNING = ("grading kernels were NOT sandboxed (neither bubblewrap nor Landlock can run on "
            "this machine, or c.JudgedExecute.sandbox is False): a submission can read and "
@@ -132,8 +133,7 @@ def protection(kind=None):
     if kind == "landlock":
         abi = confine.landlock_abi()
         gaps = ["a plain kernel's processes that start a session of their own may outlive "
-                "it (warm kernels' are killed)", "no limit on the size of its /tmp",
-                "multiprocessing's locks (no /dev/shm)"]
+                "it (warm kernels' are killed)", "multiprocessing's locks (no /dev/shm)"]
         if abi < 4:
             gaps.append(f"TCP (Landlock ABI {abi} < 4): kernels may connect to any port")
         if abi < 6:
@@ -633,12 +633,17 @@ class GradingKernelManager(AsyncKernelManager):
                                     "in a cgroup where one can be made (0: no limit)")
     memory_bytes = Integer(0, help="Memory of all the kernel's processes, its /tmp "
                                    "included, in a cgroup where one can be made (0: none)")
+    disk_bytes = Integer(0, help="Bytes the kernel may write to its folder, watched "
+                                 "(watchdog.py; 0: not watched)")
+    max_files = Integer(0, help="Files and folders the kernel may have in its folder, "
+                                "watched (watchdog.py; 0: not watched)")
     client_factory = Type(GradingKernelClient, config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.kernel_usage = None  # a forked kernel's {"cpu": s, "maxrss": KiB}, once ended
         self.group = None  # the kernel's cgroups (cgroup.py), while it runs
+        self.watchdog = None  # the limits nothing else holds (watchdog.py), while it runs
         self.limits_hit = []  # the limits of its group it ran into, once it ended
         self.private = tempfile.mkdtemp(prefix="rnn-kernel-", dir=shared_folder())
         self.transport = "ipc"
@@ -706,6 +711,22 @@ class GradingKernelManager(AsyncKernelManager):
         if not isinstance(self.provisioner, WarmProvisioner):
             kernel_cmd = cgroup.command(self.group, kernel_cmd)
         await super()._async_launch_kernel(kernel_cmd, **kw)
+        self.watchdog = Watchdog(self.group, self.tree_root(), self.private,
+                                 self.max_processes, self.disk_bytes, self.max_files)
+
+    def tree_root(self):
+        """The process below which all the kernel's processes run, as this process sees
+        it: a plain kernel's own (bwrap, or the confined kernel); a warm confined kernel's
+        supervisor (the subreaper of what the kernel starts); None for a warm kernel under
+        bubblewrap (its PIDs are its namespace's)."""
+        process = self.provisioner.process
+        if not isinstance(process, ForkedKernel):
+            return process.pid
+        if self.mode() != "landlock":
+            return None
+        with contextlib.suppress(OSError), open(f"/proc/{process.pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+        return None
 
     async def _async_cleanup_resources(self, restart=False):
         if self._control_socket is not None:
