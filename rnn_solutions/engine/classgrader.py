@@ -416,6 +416,11 @@ def run(args, early=None):
             path.write_text(lms.export(args.course, args.lms, args.roster, args.exercises),
                             encoding="utf-8")
             print(f"{path} written: import it in {args.lms.capitalize()}'s gradebook")
+        elif args.command == "gradescope":
+            from rnn_solutions.engine import gradescope
+
+            path = gradescope.build(args.course, args.assignment, args.to)
+            print(f"{path} written: upload it as the assignment's autograder on Gradescope")
         else:
             submissions.require_gradebook_assignment(args.course, args.assignment)
             print(write_report(args.course, args.assignment))

@@ -58,6 +58,11 @@ def parser():
     collect.add_argument("--roster", required=True, help="CSV mapping nbgrader's student_id "
                          "to the LMS's ids (canvas_id; moodle_id or name)")
     collect.add_argument("--course", default=".", help="nbgrader course directory")
+    gradescope = sub.add_parser("gradescope", help="an assignment's autograder zip for "
+                                "Gradescope (gradescope.py)")
+    gradescope.add_argument("assignment")
+    gradescope.add_argument("--to", help="file to write (default: autograder_ASSIGNMENT.zip)")
+    gradescope.add_argument("--course", default=".", help="nbgrader course directory")
     return parser
 
 
