@@ -55,7 +55,7 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, Integer, List, Type, Unicode
 
-from rnn_solutions.engine import cgroup, confine
+from rnn_solutions.engine import cgroup, confine, watchdog
 from rnn_solutions.engine.watchdog import Watchdog
 
 WARNING = ("grading kernels were NOT sandboxed (neither bubblewrap nor Landlock can run on "
@@ -389,7 +389,7 @@ class Zygote:
             conn.close()
             raise ForkError(f"a kernel could not be forked: {reply['error']}")
         conn.settimeout(None)
-        return ForkedKernel(conn, reader, reply["pid"])
+        return ForkedKernel(conn, reader, reply["pid"], self.process.pid)
 
     def close(self):
         """End the server (and any kernel it still has) and wait for it; only its owner.
@@ -463,6 +463,19 @@ def close_zygotes():
         _zygotes.clear()
 
 
+def our_pid(server, pid):
+    """The PID, as this process sees it, of a kernel's PID 1 that the fork server below
+    `server` (bwrap) sees as `pid` (each /proc/PID/status lists a process's PIDs from our
+    namespace inward: ours, the server's namespace's, 1 in the kernel's)."""
+    for found in watchdog.tree(server):
+        with contextlib.suppress(OSError), open(f"/proc/{found}/status") as f:
+            line = next((ln for ln in f if ln.startswith("NSpid:")), "")
+            if line.split()[1:] and line.split()[-2:] == [str(pid), "1"] and \
+                    len(line.split()) == 4:
+                return found
+    return None
+
+
 class ForkedKernel:
     """A forked kernel, seen as the subprocess.Popen that jupyter_client's provisioner
     expects: poll, wait, send_signal, kill, terminate, pid and returncode. Its supervisor
@@ -472,8 +485,10 @@ class ForkedKernel:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, conn, reader, pid):
-        self.conn, self.reader, self.pid = conn, reader, pid
+    def __init__(self, conn, reader, pid, server):
+        """pid -- as the fork server sees it; server -- the fork server's process (bwrap's
+        or confine.py's), as this process sees it."""
+        self.conn, self.reader, self.pid, self.server = conn, reader, pid, server
         self.returncode, self.usage = None, None
 
     def poll(self):
@@ -711,22 +726,23 @@ class GradingKernelManager(AsyncKernelManager):
         if not isinstance(self.provisioner, WarmProvisioner):
             kernel_cmd = cgroup.command(self.group, kernel_cmd)
         await super()._async_launch_kernel(kernel_cmd, **kw)
-        self.watchdog = Watchdog(self.group, self.tree_root(), self.private,
-                                 self.max_processes, self.disk_bytes, self.max_files)
+        root = self.tree_root() if self.group is None else None  # counted in its group
+        self.watchdog = Watchdog(self.group, root, self.private, self.max_processes,
+                                 self.disk_bytes, self.max_files)
 
     def tree_root(self):
         """The process below which all the kernel's processes run, as this process sees
-        it: a plain kernel's own (bwrap, or the confined kernel); a warm confined kernel's
-        supervisor (the subreaper of what the kernel starts); None for a warm kernel under
-        bubblewrap (its PIDs are its namespace's)."""
+        it (or None): a plain kernel's own (bwrap, or the confined kernel); a warm
+        confined kernel's supervisor (the subreaper of what the kernel starts); a warm
+        kernel's PID 1 under bubblewrap."""
         process = self.provisioner.process
         if not isinstance(process, ForkedKernel):
             return process.pid
-        if self.mode() != "landlock":
+        if self.mode() == "landlock":  # the fork server sees PIDs as we do
+            with contextlib.suppress(OSError), open(f"/proc/{process.pid}/stat") as f:
+                return int(f.read().rsplit(")", 1)[1].split()[1])
             return None
-        with contextlib.suppress(OSError), open(f"/proc/{process.pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-        return None
+        return our_pid(process.server, process.pid)
 
     async def _async_cleanup_resources(self, restart=False):
         if self._control_socket is not None:

@@ -2,9 +2,9 @@
 ALIVE_EVERY seconds, execute.py) and after it:
 
 - processes and threads, where no pids group could be made (a container refuses the
-  grader pids groups, or every group: cgroup.py): counted in the kernel's memory group,
-  else in the tree of processes below the kernel's root (a scan of /proc, every
-  SCAN_EVERY-th check);
+  grader pids groups; a non-root grader may get none: cgroup.py): counted in the kernel's
+  memory group, else in the tree of processes below the kernel's root (a scan of /proc,
+  every SCAN_EVERY-th check);
 - what the kernel wrote to its folder (the notebook's copy, its HOME and, where namespaces
   are refused, its /tmp), in bytes and in files: no filesystem quota is at hand, and
   RLIMIT_FSIZE bounds one file only (walked every SCAN_EVERY-th check).
