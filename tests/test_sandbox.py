@@ -376,18 +376,24 @@ def test_without_a_pids_group_the_watchdog_counts_processes(tmp_path, monkeypatc
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", KERNELS)
-def test_without_any_group_the_watchdog_counts_the_kernels_tree(tmp_path, monkeypatch, kind):
-    """Where no cgroup may be made (a non-root grader without delegated cgroups), the
-    processes below a plain kernel's bwrap, or a warm kernel's PID 1, are counted: the
-    cell is told, the next runs, none is left."""
+@pytest.mark.parametrize("mode", ["bubblewrap", "landlock"])
+@pytest.mark.parametrize(("code", "message", "name"), [
+    (FORK_BOMB, "this cell started more than 32 processes", "rnn-bomb"),
+    (MEMORY_IN_CHILDREN, "this cell's processes used more than 256 MiB", "rnn-hog")])
+def test_without_any_group_the_watchdog_bounds_the_tree(tmp_path, monkeypatch, kind, mode,
+                                                        code, message, name):
+    """Where no cgroup may be made (a container whose cgroups are read-only, a non-root
+    grader without delegation), the processes below the kernel are counted and their
+    memory summed (below a plain kernel's bwrap, a warm kernel's PID 1, or a confined warm
+    kernel's supervisor): the cell is told, the next runs, none is left."""
     from rnn_solutions.engine import cgroup
 
     monkeypatch.setattr(cgroup, "make", lambda *limits: None)
-    first, after = run_cells([FORK_BOMB, 'print("next cell ran")'], tmp_path, kind,
-                             **TREE_LIMITS)
-    assert first.startswith("this cell started more than 32 processes"), first
+    monkeypatch.setattr(sandbox, "mode", lambda: mode)
+    first, after = run_cells([code, 'print("next cell ran")'], tmp_path, kind, **TREE_LIMITS)
+    assert first.startswith(message), first
     assert after == "next cell ran\n"
-    assert left_running("rnn-bomb") == 0
+    assert left_running(name) == 0
 
 
 FILLS_IN_FILES = '''for _i in range(3):  # 120 MiB in files of 40 MiB, each one allowed

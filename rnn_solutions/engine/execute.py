@@ -187,8 +187,8 @@ class JudgedExecute(Execute):
                     "a fresh kernel")
         if "memory" in hit:
             return (f"this cell's processes used more than {self.memory_bytes >> 20} MiB of "
-                    "memory (what they wrote to /tmp included): they were ended, and the "
-                    "rest of the notebook ran in a fresh kernel")
+                    "memory: they were ended, and the rest of the notebook ran in a fresh "
+                    "kernel")
         if "disk" in hit:
             return (f"this cell wrote more than {self.disk_bytes >> 20} MiB, or more than "
                     f"{self.max_files} files, in the notebook's folder: the kernel was "

@@ -728,7 +728,7 @@ class GradingKernelManager(AsyncKernelManager):
         await super()._async_launch_kernel(kernel_cmd, **kw)
         root = self.tree_root() if self.group is None else None  # counted in its group
         self.watchdog = Watchdog(self.group, root, self.private, self.max_processes,
-                                 self.disk_bytes, self.max_files)
+                                 self.disk_bytes, self.max_files, self.memory_bytes)
 
     def tree_root(self):
         """The process below which all the kernel's processes run, as this process sees

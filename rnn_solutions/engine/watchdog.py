@@ -5,6 +5,8 @@ ALIVE_EVERY seconds, execute.py) and after it:
   grader pids groups; a non-root grader may get none: cgroup.py): counted in the kernel's
   memory group, else in the tree of processes below the kernel's root (a scan of /proc,
   every SCAN_EVERY-th check);
+- memory, where no group could be made: the resident memory of that tree (a tmpfs /tmp
+  is bounded by its size);
 - what the kernel wrote to its folder (the notebook's copy, its HOME and, where namespaces
   are refused, its /tmp), in bytes and in files: no filesystem quota is at hand, and
   RLIMIT_FSIZE bounds one file only (walked every SCAN_EVERY-th check).
@@ -18,6 +20,7 @@ import os
 import signal
 
 SCAN_EVERY = 5  # the folder (and /proc, without a group) is scanned every fifth check
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def written(folder, max_files):
@@ -38,8 +41,8 @@ def written(folder, max_files):
 
 
 def tree(root):
-    """{pid: threads} of root and every process below it, from /proc."""
-    below, threads = {}, {}
+    """{pid: (threads, resident bytes)} of root and every process below it, from /proc."""
+    below, held = {}, {}
     for name in os.listdir("/proc"):
         if name.isdigit():
             with contextlib.suppress(OSError, IndexError, ValueError), \
@@ -47,12 +50,12 @@ def tree(root):
                 fields = f.read().rsplit(")", 1)[1].split()  # state, ppid, ...
                 if fields[0] != "Z":  # a zombie holds nothing but its number
                     below.setdefault(int(fields[1]), []).append(int(name))
-                    threads[int(name)] = int(fields[17])
+                    held[int(name)] = (int(fields[17]), int(fields[21]) * PAGE)
     found, stack = {}, [root]
     while stack:
         pid = stack.pop()
-        if pid in threads and pid not in found:
-            found[pid] = threads[pid]
+        if pid in held and pid not in found:
+            found[pid] = held[pid]
             stack += below.get(pid, [])
     return found
 
@@ -62,16 +65,18 @@ class Watchdog:
     tree (a PID as this process sees it, or None), its folder, and the limits (0: not
     watched)."""
 
-    def __init__(self, group, root, folder, max_processes, disk_bytes, max_files):
+    def __init__(self, group, root, folder, max_processes, disk_bytes, max_files,
+                 memory_bytes=0):
         self.group, self.root, self.folder = group, root, folder
         counted = group is not None and "pids" not in group.folders or \
             group is None and root is not None
         self.max_processes = max_processes if counted else 0
+        self.memory_bytes = memory_bytes if group is None and root is not None else 0
         self.disk_bytes, self.max_files = disk_bytes, max_files
         self.checks = 0
 
     def check(self, walk=False):
-        """The limits passed now: "pids", "disk" (the scans run on every SCAN_EVERY-th
+        """The limits passed now: "pids", "memory", "disk" (the scans run on every SCAN_EVERY-th
         check, or when walk is True)."""
         hit = []
         self.checks += 1
@@ -79,8 +84,12 @@ class Watchdog:
         if self.max_processes and self.group is not None:
             if self.group.tasks() > self.max_processes:
                 hit.append("pids")
-        elif self.max_processes and scan and sum(tree(self.root).values()) > self.max_processes:
-            hit.append("pids")
+        elif (self.max_processes or self.memory_bytes) and scan:
+            held = tree(self.root).values()
+            if self.max_processes and sum(t for t, _ in held) > self.max_processes:
+                hit.append("pids")
+            if self.memory_bytes and sum(m for _, m in held) > self.memory_bytes:
+                hit.append("memory")
         if scan and (self.disk_bytes or self.max_files):
             size, files = written(self.folder, self.max_files or float("inf"))
             if (self.disk_bytes and size > self.disk_bytes) or \
