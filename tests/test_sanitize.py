@@ -634,6 +634,15 @@ def test_keep_out_keeps_the_releases_files_and_top_level_notebooks(submission):
     assert left == sorted(RELEASE + ["other.ipynb"]), left
 
 
+def test_keep_out_keeps_nbgraders_own_files(submission):
+    """The exchange's timestamp.txt and submission_secret.txt stay beside the notebook
+    (release_feedback reads them), not in a subfolder."""
+    folder, source = submission
+    _lay_out(folder, ["timestamp.txt", "submission_secret.txt", "sub/timestamp.txt"])
+    assert "sub/timestamp.txt" in sanitize.keep_out(folder, source, IGNORE)
+    assert (folder / "timestamp.txt").exists() and (folder / "submission_secret.txt").exists()
+
+
 def test_keep_out_returns_the_removed_paths_sorted(submission):
     """keep_out returns the relative paths it removed, sorted."""
     removed = sanitize.keep_out(*submission, IGNORE)

@@ -374,9 +374,15 @@ def _markdown_of(path, version):
     return frozenset({c.source for c in nb.cells if c.cell_type == "markdown"} | {NOTICE})
 
 
+# what nbgrader's exchange puts beside a hand-in: its release_feedback reads both (plain
+# text, shown in no page)
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
 def keep_out(folder, source_folder, ignore):
     """Remove from an autograded folder every file the release does not have (the
-    notebooks excepted); return their paths, relative to the folder."""
+    notebooks and nbgrader's own files excepted); return their paths, relative to the
+    folder."""
     from nbgrader.utils import find_all_files  # what autograde copies from the source
 
     folder, source_folder = Path(folder), Path(source_folder)
@@ -385,7 +391,8 @@ def keep_out(folder, source_folder, ignore):
     removed = []
     for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
         rel = path.relative_to(folder)
-        if rel in kept or (path.suffix == ".ipynb" and len(rel.parts) == 1):
+        if rel in kept or len(rel.parts) == 1 and (path.suffix == ".ipynb" or
+                                                   path.name in NBGRADER_FILES):
             continue
         if path.is_dir() and not path.is_symlink():
             if not any(path.iterdir()):
