@@ -9,7 +9,7 @@ KERNEL_VENV := .venv-kernel
 KERNEL := $(shell sed -n 's/^c\.ExecutePreprocessor\.kernel_name = "\(.*\)"$$/\1/p' nbgrader_config.py)
 KERNEL_PACKAGES := "numpy>=1.26,<3" "matplotlib>=3.7,<4" "ipykernel>=6.29,<8"
 
-.PHONY: setup release demo test check lint clean bench
+.PHONY: setup release demo test check lint clean bench bench-service
 
 setup: $(VENV)/.installed
 
@@ -37,6 +37,11 @@ demo: release
 # minutes; not a test)
 bench: setup
 	cd tests && ../$(PY) bench.py
+
+# feedback at hand-in time (rnn-grade serve) beside a batch run: latency and a burst of 200
+# hand-ins (about 5 minutes; not a test)
+bench-service: setup
+	cd tests && ../$(PY) bench_service.py
 
 test: setup
 	$(PY) -m pytest

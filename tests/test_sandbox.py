@@ -312,12 +312,13 @@ def kernel_groups():
             for n in os.listdir(parent) if n.startswith("rnn-kernel-")}
 
 
-def left_running(name):
-    """How many processes of that name still run (a zombie the machine's init has yet to
-    reap runs nothing and holds nothing but its number)."""
+def left_running(name, option="-x"):
+    """How many processes of that name still run (option "-f": whose command line holds
+    it; a zombie the machine's init has yet to reap runs nothing and holds nothing but
+    its number)."""
     import subprocess
 
-    found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True)
+    found = subprocess.run(["pgrep", option, name], capture_output=True, text=True)
     running = 0
     for pid in found.stdout.split():
         try:

@@ -203,13 +203,7 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
             recovered[student] = found.summary()
         if force or student not in in_gradebook or \
                 not submissions.is_complete(root, assignment, student):
-            if found:  # the digest first: a resubmission while staging is graded again
-                digest = submissions.digest(root, assignment, student)
-                submissions.stage(root, assignment, student, found)
-                todo[student] = (found.comments(), digest)
-            else:
-                submissions.unstage(root, assignment, student)
-                todo[student] = (None, None)
+            todo[student] = staged(root, assignment, student, found)
             if submissions.was_started(root, assignment, student):
                 interrupted.append(student)
     submissions.write_recovery_notes(root, assignment, recovered)
@@ -239,6 +233,18 @@ def autograde(root, assignment, jobs=2, force=False, out=sys.stderr, dask=None,
             print(f"NOT GRADED {student}: {found}", file=out)
         print(warnings_of(root, assignment), file=out, end="")
     return failures
+
+
+def staged(root, assignment, student, found):
+    """What _grade needs of a student's submission that examine() found readable:
+    (comments, digest) of a recovered one, staged now (the digest first: a resubmission
+    while staging is graded again), or (None, None) for one graded as it is."""
+    if found:
+        digest = submissions.digest(root, assignment, student)
+        submissions.stage(root, assignment, student, found)
+        return found.comments(), digest
+    submissions.unstage(root, assignment, student)
+    return None, None
 
 
 def warnings_of(root, assignment):
@@ -416,6 +422,10 @@ def run(args, early=None):
             path.write_text(lms.export(args.course, args.lms, args.roster, args.exercises),
                             encoding="utf-8")
             print(f"{path} written: import it in {args.lms.capitalize()}'s gradebook")
+        elif args.command == "serve":
+            from rnn_solutions.engine import service
+
+            service.serve(args.course, once=args.once, jobs=args.jobs)
         elif args.command == "gradescope":
             from rnn_solutions.engine import gradescope
 

@@ -58,6 +58,12 @@ def parser():
     collect.add_argument("--roster", required=True, help="CSV mapping nbgrader's student_id "
                          "to the LMS's ids (canvas_id; moodle_id or name)")
     collect.add_argument("--course", default=".", help="nbgrader course directory")
+    serve = sub.add_parser("serve", help="grade each hand-in as it arrives in nbgrader's "
+                           "exchange and release its feedback (service.py)")
+    serve.add_argument("--course", default=".", help="nbgrader course directory")
+    serve.add_argument("--jobs", type=int, help="worker processes (default: "
+                       "c.GradingService.jobs)")
+    serve.add_argument("--once", action="store_true", help="stop when no hand-in is left")
     gradescope = sub.add_parser("gradescope", help="an assignment's autograder zip for "
                                 "Gradescope (gradescope.py)")
     gradescope.add_argument("assignment")

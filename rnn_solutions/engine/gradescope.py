@@ -138,10 +138,11 @@ def results_of(course, assignment, failure=None):
     return {"score": sum(t["score"] for t in tests), "output": output, "tests": tests}
 
 
-def feedback_of(course, assignment):
-    """{grade_id: what the grader said in that cell} of the graded notebook, in its order
-    (errors as 'name: message'; a passing cell says nothing)."""
-    path = course / "autograded" / STUDENT / assignment / submissions.notebook_name(assignment)
+def feedback_of(course, assignment, student=STUDENT):
+    """{grade_id: what the grader said in that cell} of the student's graded notebook, in
+    its order (errors as 'name: message'; a passing cell says nothing)."""
+    path = Path(course) / "autograded" / student / assignment / \
+        submissions.notebook_name(assignment)
     if not path.exists():
         return {}
     said = {}
