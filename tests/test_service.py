@@ -183,3 +183,37 @@ def test_a_service_killed_and_started_again_loses_no_hand_in(exchange):
         assert [o["state"] for o in outcomes(exchange, student)] == ["graded"], student
         (page,) = fetched(exchange, student).values()
         assert score_shown(page) == SCORE[sample], student
+
+
+def test_a_hand_ins_name_is_read_as_nbgrader_writes_it():
+    """STUDENT+ASSIGNMENT+TIMESTAMP+RANDOM, a student id with a + of its own included;
+    anything else is no hand-in."""
+    assert service.parse("a+b+rnn+2026-12-07 10:00:00.1 UTC+xyz") == \
+        ("a+b", "rnn", "2026-12-07 10:00:00.1 UTC")
+    assert service.parse("notes.txt") is None and service.parse("+rnn+t+r") is None
+
+
+def test_a_hand_in_is_ready_once_its_secret_is_written(tmp_path):
+    """Files copied and timestamp written but no secret yet: still being written; a
+    128-character secret: ready."""
+    (tmp_path / "timestamp.txt").write_text("2026-12-07 10:00:00.1 UTC")
+    assert not service.ready(tmp_path)
+    (tmp_path / "submission_secret.txt").write_text("f" * 64)
+    assert not service.ready(tmp_path)
+    (tmp_path / "submission_secret.txt").write_text("f" * 128)
+    assert service.ready(tmp_path)
+
+
+def test_the_attempt_limit_counts_graded_hand_ins_of_the_period(tmp_path):
+    """Two graded attempts a day: after two graded hand-ins (a held or superseded one not
+    counted), the next waits until a day after the earlier of the two."""
+    journal = service.Journal(tmp_path)
+    settings = service.GradingService(attempts={ASSIGNMENT: 2})
+    now = time.time()
+    for i, state in enumerate(["graded", "superseded", "held", "graded"]):
+        journal.record(f"ann+{ASSIGNMENT}+t{i}+r", {"state": state, "at": now - 100 + i})
+    journal.record(f"bob+{ASSIGNMENT}+t0+r", {"state": "graded", "at": now})
+    journal.record(f"ann+{ASSIGNMENT}+t9+r", {"state": "graded", "at": now - 2 * 86400})
+    assert service.held_until(journal, settings, "ann", ASSIGNMENT) == now - 100 + 86400
+    assert service.held_until(journal, settings, "bob", ASSIGNMENT) is None
+    assert service.held_until(journal, settings, "ann", "lstm_step_by_step") is None

@@ -77,22 +77,24 @@ class Journal:
         return name in self.names
 
     def record(self, name, outcome):
-        """Keep a hand-in's outcome: the log line first, then the record (written whole)."""
-        with open(self.log, "a") as f:
-            f.write(json.dumps({"handin": name, **outcome}) + "\n")
+        """Keep a hand-in's outcome: the record (written whole), then the log's line (a
+        service killed between the two leaves the line out, never a hand-in undone)."""
         partial = self.folder / f".{name}.json"
         partial.write_text(json.dumps(outcome))
         partial.replace(self.folder / f"{name}.json")
         self.names.add(name)
+        with open(self.log, "a") as f:
+            f.write(json.dumps({"handin": name, **outcome}) + "\n")
 
     def graded_since(self, student, assignment, since):
         """The times of the student's graded hand-ins of the assignment since `since`."""
         times = []
-        for path in self.folder.glob(f"{student}+{assignment}+*.json"):
-            with contextlib.suppress(OSError, ValueError):
-                outcome = json.loads(path.read_text())
-                if outcome["state"] == "graded" and outcome["at"] >= since:
-                    times.append(outcome["at"])
+        for name in self.names:
+            if (parse(name) or ())[:2] == (student, assignment):
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    outcome = json.loads((self.folder / f"{name}.json").read_text())
+                    if outcome["state"] == "graded" and outcome["at"] >= since:
+                        times.append(outcome["at"])
         return sorted(times)
 
 
