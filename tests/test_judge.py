@@ -419,3 +419,45 @@ def test_a_cell_of_an_undeclared_exercise_is_an_error(court):
     error (nbgrader then reports the submission), not a silent zero."""
     with pytest.raises(RuntimeError, match="declares no such exercise"):
         court.open("test_lstm_forward_values")
+
+
+@pytest.fixture
+def tcp_court(monkeypatch):
+    """A judge on a loopback port (sandbox mode "landlock"), the client holding its token."""
+    j = judge.Judge(RNN, tcp=True)
+    monkeypatch.setattr(client, "ADDRESS", j.address)
+    monkeypatch.setattr(client, "TOKEN", j.token)
+    yield j
+    j.close()
+
+
+def test_on_a_tcp_port_the_kernels_client_is_served(tcp_court):
+    """The client sends the judge's token first, then checks as over a Unix socket."""
+    tcp_court.open("test_rnn_cell_forward_values")
+    reference_check("test_rnn_cell_forward_values", rnn.rnn_cell_forward)
+    assert tcp_court.verdict("test_rnn_cell_forward_values")[0] is True
+    assert tcp_court.forgeries == []
+
+
+@pytest.mark.parametrize("token", [b"", b"0" * 32], ids=["none", "wrong"])
+def test_on_a_tcp_port_a_stranger_is_closed_and_not_recorded(tcp_court, token):
+    """Bytes from a connection without the token (any process of the machine may reach a
+    loopback port: a ZeroMQ client whose kernel's port the judge took, say) are not the
+    kernel's: the connection is closed unanswered, nothing is recorded against the
+    student, and the judge keeps serving."""
+    with socket.create_connection(tcp_court.address, timeout=10) as sock, \
+            contextlib.suppress(ConnectionResetError):
+        sock.sendall(token + raw_frame(b"[1, 2, 3]"))
+        assert sock.recv(100) == b""
+    assert tcp_court.forgeries == []
+    tcp_court.open("test_rnn_cell_forward_values")
+    reference_check("test_rnn_cell_forward_values", rnn.rnn_cell_forward)
+    assert tcp_court.verdict("test_rnn_cell_forward_values")[0] is True
+
+
+def test_on_a_tcp_port_the_kernels_own_garbage_is_recorded(tcp_court):
+    """Malformed bytes after the right token came from the kernel: recorded, refused."""
+    with socket.create_connection(tcp_court.address, timeout=10) as sock:
+        sock.sendall(tcp_court.token + raw_frame(b"[1, 2, 3]"))
+        assert b"refused" in sock.recv(100)
+    assert tcp_court.forgeries == ["sent a message the judge does not understand (ValueError)"]

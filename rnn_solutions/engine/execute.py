@@ -59,9 +59,9 @@ FILES_MARGIN = 32
 ALIVE_EVERY = 0.05
 
 
-def install_client(address):
+def install_client(address, token=b""):
     """Code that installs the client in the kernel's sys.modules (it survives %reset -f)."""
-    return (client_module(address) + f"import sys as _sys\n_sys.modules[{CLIENT!r}] = _m\n"
+    return (client_module(address, token) + f"import sys as _sys\n_sys.modules[{CLIENT!r}] = _m\n"
             "del _sys, _types, _m\n")
 
 
@@ -250,7 +250,7 @@ class JudgedExecute(Execute):
     def _prepare_kernel(self, nb, done):
         """Install the client and limits, then replay the cells that ran before a restart
         (test cells excepted: their verdicts are already in)."""
-        self._silent(install_client(self.judge.address) + KERNEL_SETUP.format(
+        self._silent(install_client(self.judge.address, self.judge.token) + KERNEL_SETUP.format(
             file_bytes=self.file_bytes, open_files=self.open_files,
             cpu_seconds=self.cpu_seconds))
         for i in done:

@@ -27,11 +27,13 @@ checks (`check_here`).
 
 import contextlib
 import functools
+import hmac
 import io
 import json
 import math
 import os
 import re
+import secrets
 import shutil
 import socket
 import struct
@@ -53,6 +55,7 @@ GRADE_ID = re.compile(r"^test_(?P<name>\w+?)_(?P<part>structure|values)$")
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_REQUEST = 4096  # the first message of a session: a check request is a few words
 MAX_CONNECTIONS = 4  # at once; an honest kernel opens one at a time
+TOKEN_WAIT = 5  # seconds a connection on a TCP port has to send its token
 
 
 # ---- wire format: kernel_client.py's, with a reader that trusts nothing -------------------
@@ -171,6 +174,10 @@ class Judge:
         self.window = None
         self.lock = threading.Lock()
         self.folder = tempfile.mkdtemp(prefix="rnn-judge-", dir=sandbox.shared_folder())
+        # on a loopback port any process of the machine may connect (a client of the
+        # grader's whose kernel port was taken, say): a connection is the kernel's only once
+        # it sent this token, which the kernel's client holds
+        self.token = secrets.token_hex(16).encode() if tcp else b""
         if tcp:
             self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self.server.bind(("127.0.0.1", 0))
@@ -236,6 +243,8 @@ class Judge:
         """One connection from the kernel; every byte of it is treated as hostile."""
         with conn:
             try:
+                if not self._authenticated(conn):
+                    return  # not the kernel's: closed, nothing recorded against it
                 self._session(conn)
             except ForgeryError as attempt:
                 self._refuse(conn, str(attempt))
@@ -248,6 +257,22 @@ class Judge:
             finally:
                 with self.lock:
                     self.connections.discard(conn)
+
+    def _authenticated(self, conn):
+        """Whether the connection is the kernel's: it first sent the token (always so on
+        a Unix socket, which only the kernel can reach); read within TOKEN_WAIT seconds."""
+        if not self.token:
+            return True
+        conn.settimeout(TOKEN_WAIT)
+        got = b""
+        with contextlib.suppress(OSError):
+            while len(got) < len(self.token):
+                chunk = conn.recv(len(self.token) - len(got))
+                if not chunk:
+                    break
+                got += chunk
+        conn.settimeout(None)
+        return hmac.compare_digest(got, self.token)
 
     def _refuse(self, conn, attempt):
         """Record an attempted forgery; tell the kernel no more than that it was refused."""
@@ -411,16 +436,17 @@ def _problems(window, case, message, label, order, fed):
         return [f"{window.name}'s output could not be read ({type(exc).__name__})"]
 
 
-def client_module(address):
+def client_module(address, token=b""):
     """Code that makes kernel_client.py a module of its own, named _judge, talking to
-    the judge at `address`, with the code of rnncheck/calls.py (which it imports from
-    the package outside a kernel) run in it first; the result is bound to the name `_m`."""
+    the judge at `address` (with its token, on a TCP port), with the code of
+    rnncheck/calls.py (which it imports from the package outside a kernel) run in it
+    first; the result is bound to the name `_m`."""
     calls, source = (path.read_text() for path in CLIENT_SOURCES)
     return (f"import types as _types\n"
             f"_m = _types.ModuleType({CLIENT!r})\n"
             f"exec(compile({calls!r}, {CLIENT!r}, 'exec'), _m.__dict__)\n"
             f"exec(compile({source!r}, {CLIENT!r}, 'exec'), _m.__dict__)\n"
-            f"_m.ADDRESS = {address!r}\n")
+            f"_m.ADDRESS, _m.TOKEN = {address!r}, {token!r}\n")
 
 
 def check_here(grade_id, fn, declaration, show=False):
@@ -429,7 +455,7 @@ def check_here(grade_id, fn, declaration, show=False):
     judge's message if they fail; the success line printed if `show`."""
     court = Judge(declaration)
     namespace = {}
-    exec(client_module(court.address), namespace)
+    exec(client_module(court.address, court.token), namespace)
     try:
         court.open(grade_id)
         with contextlib.nullcontext() if show else contextlib.redirect_stdout(io.StringIO()):
