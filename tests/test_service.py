@@ -75,10 +75,10 @@ def fetched(base, student):
             for p in (home / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html")}
 
 
-def serve_once(base):
+def serve_once(base, jobs=None):
     """Run the service until no hand-in is left; what it printed."""
     said = io.StringIO()
-    service.serve(base / "course", once=True, out=said)
+    service.serve(base / "course", once=True, jobs=jobs, out=said)
     return said.getvalue()
 
 
@@ -106,6 +106,22 @@ def test_each_student_fetches_the_feedback_of_their_hand_in(exchange):
         assert len(pages) == 1, pages.keys()
         assert score_shown(next(iter(pages.values()))) == SCORE[sample], student
         assert [o["state"] for o in outcomes(exchange, student)] == ["graded"]
+
+
+@pytest.mark.slow
+def test_a_workers_caches_leave_the_feedback_page_as_nbgrader_makes_it(exchange):
+    """One worker makes two pages of the same answers, the second from its compiled
+    templates and highlighted code: byte for byte the page `nbgrader generate_feedback`
+    makes afresh."""
+    submit(exchange, {"kai": "seed_student", "lou": "seed_student"})
+    serve_once(exchange, jobs=1)
+    root = exchange / "course"
+    page = root / "feedback" / "lou" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    made = page.read_text()
+    code, log = course.nbgrader(root, "generate_feedback", ASSIGNMENT, "--student", "lou",
+                                "--force")
+    assert code == 0, log
+    assert page.read_text() == made
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ for the instructor.
 
 import concurrent.futures as futures
 import contextlib
+import functools
 import html
 import json
 import multiprocessing
@@ -175,7 +176,7 @@ def start_worker(root):
     """A worker: the class grader's (nbgrader and the course loaded once), killed with
     the service (a hand-in it had not finished is done again at the next start), whose
     feedback pages reuse the templates they compiled (nbconvert compiles them for each
-    page: a fifth of a page's time)."""
+    page: a fifth of a page's time) and the code they highlighted."""
     import jinja2
     from nbconvert.exporters.templateexporter import TemplateExporter
 
@@ -200,10 +201,59 @@ def start_worker(root):
         return made
 
     TemplateExporter._create_environment = environment
+    remember_highlighting()
     import ctypes
 
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the service ends: so do we
     classgrader._start_worker(root)
+
+
+HIGHLIGHTED = 20000  # cells' HTML a worker keeps, of each kind (a few KiB each)
+
+
+def remember_highlighting():
+    """Syntax-highlight each code cell's source once per worker: every hand-in of an
+    assignment holds the same test and example cells (pygments took a quarter of a
+    feedback page's time). The page is the same: highlighting depends on the source, the
+    language and the cell's magics_language only."""
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    highlight, kept = Highlight2HTML.__call__, {}
+
+    def remembered(self, source, language=None, metadata=None):
+        key = (source, language, self.pygments_lexer, repr(self.extra_formatter_options),
+               (metadata or {}).get("magics_language"))
+        if key not in kept:
+            if len(kept) >= HIGHLIGHTED:
+                kept.clear()
+            kept[key] = highlight(self, source, language, metadata)
+        return kept[key]
+
+    Highlight2HTML.__call__ = remembered
+    remember_markdown()
+
+
+def remember_markdown():
+    """Render each markdown cell once per worker (every hand-in holds the release's):
+    the same HTML, which depends on the source, the cell's attachments, the exporter's
+    settings and, for embedded images only, the notebook's folder."""
+    from nbconvert.exporters.html import HTMLExporter
+
+    render, kept = HTMLExporter.markdown2html, {}
+
+    @functools.wraps(render)  # jinja passes the context as the original asks
+    def remembered(self, context, source):
+        cell = context.get("cell", {})
+        path = context.get("resources", {}).get("metadata", {}).get("path", "")
+        key = (source, repr(cell.get("attachments", {})), path if self.embed_images else "",
+               self.anchor_link_text, self.exclude_anchor_links, repr(self.lexer_options))
+        if key not in kept:
+            if len(kept) >= HIGHLIGHTED:
+                kept.clear()
+            kept[key] = render(self, context, source)
+        return kept[key]
+
+    HTMLExporter.markdown2html = remembered
 
 
 def waiting(inbound, journal, running, out):
@@ -282,11 +332,18 @@ def _handle(name, source, student, assignment, held):
             classgrader._forget_failed(root, assignment, student)
             return not_graded(api, outcome, "nbgrader could not grade it: " +
                               classgrader._last_line(error))
-    api.generate_feedback(assignment, student)
-    for_each_notebook(root, student, assignment)
-    api.release_feedback(assignment, student)
+    made = api.generate_feedback(assignment, student)
+    if made.get("success"):
+        for_each_notebook(root, student, assignment)
+        api.release_feedback(assignment, student)
+    else:  # graded all the same: the student hears so, the instructor reads why
+        release_page(api, student, assignment, "Graded", (
+            "This hand-in was graded, but its feedback page could not be made; your "
+            "instructor has the details."))
     return {**outcome, "state": "graded", "graded_now": now,
-            **score_of(root, student, assignment)}
+            **score_of(root, student, assignment),
+            **({} if made.get("success") else {
+                "no_feedback": classgrader._last_line(made.get("error") or "")})}
 
 
 def collect(api, source, student, assignment):
