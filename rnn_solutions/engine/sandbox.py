@@ -470,8 +470,7 @@ def our_pid(server, pid):
     for found in watchdog.tree(server):
         with contextlib.suppress(OSError), open(f"/proc/{found}/status") as f:
             line = next((ln for ln in f if ln.startswith("NSpid:")), "")
-            if line.split()[1:] and line.split()[-2:] == [str(pid), "1"] and \
-                    len(line.split()) == 4:
+            if line.split()[2:] == [str(pid), "1"]:  # NSpid: ours, the server's, 1
                 return found
     return None
 

@@ -202,6 +202,7 @@ def start_worker(root):
 
     TemplateExporter._create_environment = environment
     remember_highlighting()
+    remember_markdown()
     import ctypes
 
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the service ends: so do we
@@ -230,7 +231,6 @@ def remember_highlighting():
         return kept[key]
 
     Highlight2HTML.__call__ = remembered
-    remember_markdown()
 
 
 def remember_markdown():
